@@ -1,0 +1,1 @@
+"""The hearing domain: lifecycle, session controller, storage and the one-click start."""

@@ -1,0 +1,185 @@
+"""The hearing's recording: every camera and microphone captured into the segmented, hash-chained
+recording, and every manifest entry (segment closed, start, stop, interruption, recovery) written to
+the hearing timeline as a ``recording.`` event.
+
+The manifest is the recording's own proof; the timeline holds the same facts for the hearing record
+(the recording index derives from those events)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from court.timeline import Timeline
+from devices.clock import Clock
+from devices.interfaces import Camera, Microphone
+from devices.media import AudioChunk, VideoFrame
+from devices.recording import (
+    CaptureLoop,
+    EventEntry,
+    ManifestEntry,
+    SegmentedRecorder,
+    SegmentEntry,
+    recover,
+)
+
+_ACTION_EVENTS = {
+    "start": "recording.started",
+    "stop": "recording.stopped",
+    "interrupt": "recording.interrupted",
+    "resume": "recording.resumed",
+    "recovered": "recording.recovered",
+    "backup_failed": "recording.backup_failed",
+    "backup_ok": "recording.backup_ok",
+}
+
+
+def microphone_source(seat_id: str) -> str:
+    return f"mic-{seat_id}"
+
+
+class RecordingError(Exception):
+    pass
+
+
+class HearingRecording:
+    """Owns the recorder and capture threads of one hearing."""
+
+    def __init__(
+        self,
+        root: Path,
+        backup: Path | None,
+        *,
+        cameras: Mapping[str, Camera],
+        microphones: Mapping[str, Microphone],
+        clock: Clock,
+        segment_seconds: float = 4.0,
+        first_media_timeout: float = 5.0,
+    ) -> None:
+        self.root = root
+        self.backup = backup
+        self.cameras = cameras
+        self.microphones = microphones
+        self.clock = clock
+        self.segment_seconds = segment_seconds
+        self.first_media_timeout = first_media_timeout
+        self._recorder: SegmentedRecorder | None = None
+        self._capture: CaptureLoop | None = None
+        self._timeline: Timeline | None = None
+        self._latest: dict[str, VideoFrame] = {}
+        self._first_seen: set[str] = set()
+        self._started: set[str] = set()
+        self._seen = threading.Condition()
+
+    @property
+    def running(self) -> bool:
+        return self._recorder is not None
+
+    def recover(self, timeline: Timeline, reason: str) -> list[ManifestEntry]:
+        """Repair the folder after a crash: unlisted segments are kept, hashed and flagged defective."""
+        entries = recover(self.root, reason, t=self.clock.now())
+        for entry in entries:
+            self._to_timeline(timeline, entry)
+        return entries
+
+    def start(self, timeline: Timeline) -> None:
+        """Start every source and return once each working one has delivered its first media."""
+        if self._recorder is not None:
+            raise RecordingError("the recording is already running")
+        self._timeline = timeline
+        recorder = SegmentedRecorder(
+            self.root,
+            self.backup,
+            self.segment_seconds,
+            timestamp_text=self._timestamp_text,
+            on_entry=lambda entry: self._to_timeline(timeline, entry),
+            clock=self.clock.now,
+        )
+        capture = CaptureLoop(recorder, consumers=[self._observe], clock=self.clock.now)
+        for camera_id, camera in self.cameras.items():
+            capture.add_camera(camera, camera_id)
+        for seat_id, mic in self.microphones.items():
+            capture.add_microphone(mic, microphone_source(seat_id))
+        self._recorder, self._capture = recorder, capture
+        capture.start()
+        self._wait_for_first_media(set(recorder.sources), capture)
+
+    def _wait_for_first_media(self, sources: set[str], capture: CaptureLoop) -> None:
+        deadline = time.monotonic() + self.first_media_timeout
+        with self._seen:
+            while True:
+                faulted = {s for s, fault in capture.faults().items() if fault}
+                # Running means media is flowing and each source's start is in the timeline, so the
+                # steps after this one are recorded after it.
+                if sources <= (self._first_seen & self._started) | faulted:
+                    return
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    missing = sorted(sources - self._first_seen - faulted)
+                    raise RecordingError(
+                        f"no media within {self.first_media_timeout:.0f} s from {', '.join(missing)}"
+                    )
+                self._seen.wait(min(remaining, 0.05))
+
+    def _observe(self, source_id: str, item: VideoFrame | AudioChunk) -> None:
+        if isinstance(item, VideoFrame):
+            self._latest[source_id] = item
+        if source_id not in self._first_seen:
+            with self._seen:
+                self._first_seen.add(source_id)
+                self._seen.notify_all()
+
+    def latest_frame(self, camera_id: str) -> VideoFrame | None:
+        return self._latest.get(camera_id)
+
+    def faults(self) -> dict[str, str | None]:
+        return self._capture.faults() if self._capture else {}
+
+    def stop(self, reason: str) -> None:
+        """Stop capturing and close the open segments (logged with ``reason``). Safe to call twice."""
+        capture, recorder = self._capture, self._recorder
+        self._capture = self._recorder = None
+        if capture is not None:
+            capture.stop()
+        if recorder is not None:
+            recorder.close(reason, t=self.clock.now())
+
+    def _timestamp_text(self, t: float) -> str:
+        wall: datetime = self.clock.wall(t).astimezone()
+        return f"{wall:%Y-%m-%d %H:%M:%S}.{wall.microsecond // 1000:03d}  T+{_clock(t)}"
+
+    def _to_timeline(self, timeline: Timeline, entry: ManifestEntry) -> None:
+        payload: dict[str, Any]
+        if isinstance(entry, SegmentEntry):
+            payload = {
+                "manifest_seq": entry.seq,
+                "source": entry.source,
+                "index": entry.index,
+                "file": entry.file,
+                "media": entry.media.value,
+                "start": round(entry.start, 3),
+                "end": round(entry.end, 3),
+                "sha256": entry.sha256,
+                "chain": entry.chain,
+                "status": entry.status.value,
+                "reason": entry.reason,
+            }
+            timeline.append("recording.segment", payload, t=entry.end)
+        elif isinstance(entry, EventEntry):
+            payload = {"manifest_seq": entry.seq, "source": entry.source, "reason": entry.reason}
+            timeline.append(
+                _ACTION_EVENTS.get(entry.action.value, f"recording.{entry.action.value}"), payload, t=entry.t
+            )
+            if entry.action.value == "start":
+                with self._seen:
+                    self._started.add(entry.source)
+                    self._seen.notify_all()
+
+
+def _clock(t: float) -> str:
+    seconds = max(0, int(t))
+    return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"

@@ -1,0 +1,1 @@
+"""The web server, its pages and WebRTC (see issue 6)."""
