@@ -51,6 +51,7 @@ class MicrophoneConfig:
     channel: int
     """1-based input channel of the audio interface, as printed on it."""
     sample_rate: int = 16000
+    """Default 16 kHz for simulated microphones, 48 kHz for a real audio interface."""
 
     @property
     def simulated(self) -> bool:
@@ -222,10 +223,14 @@ def _room(raw: Mapping[str, Any]) -> RoomConfig:
             )
         mic_raw = _table(seat, f"{key}.microphone", name="microphone")
         _only(mic_raw, f"{key}.microphone", {"device", "channel", "sample_rate"})
+        device = _source(mic_raw, f"{key}.microphone.device")
+        # Audio interfaces run natively at 48 kHz and PortAudio will not resample a raw device;
+        # the simulated microphones deliver what recognition wants directly.
+        default_rate = 16000 if device == SIMULATED else 48000
         mic = MicrophoneConfig(
-            device=_source(mic_raw, f"{key}.microphone.device"),
+            device=device,
             channel=int(_positive(mic_raw, f"{key}.microphone.channel", None)),
-            sample_rate=int(_positive(mic_raw, f"{key}.microphone.sample_rate", 16000)),
+            sample_rate=int(_positive(mic_raw, f"{key}.microphone.sample_rate", default_rate)),
         )
         if (mic.device, mic.channel) in channels:
             raise ConfigError(

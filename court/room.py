@@ -10,7 +10,7 @@ from pathlib import Path
 from court.config import Config
 from court.session import RoomDevices
 from devices.clock import Clock
-from devices.interfaces import Camera, Display, Microphone, Speaker
+from devices.interfaces import Camera, DeviceKind, Display, Microphone, Speaker
 from devices.simulated.microphone import ClipLike
 from devices.simulated.room import CameraSpec, RoomSpec, SeatSpec, SimulatedRoom
 from devices.simulated.scene import CameraView
@@ -94,7 +94,9 @@ def build_room(
     else:
         from devices.real.camera import OpenCVCamera
 
-        face_terminal = OpenCVCamera("face-terminal", room.face_terminal, clock)
+        face_terminal = OpenCVCamera(
+            "face-terminal", room.face_terminal, clock, kind=DeviceKind.FACE_TERMINAL
+        )
 
     display: Display
     if room.display == "sim":

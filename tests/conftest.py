@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from court.db.engine import open_store
+from court.db.engine import close_store, open_store
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "COURT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -32,12 +33,9 @@ def _postgres_available() -> bool:
 _POSTGRES = _postgres_available()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A URL to an empty database: a SQLite file, or a throw-away PostgreSQL database."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'court.db'}"
-        return
+@contextmanager
+def _postgres_database() -> Iterator[str]:
+    """A throw-away PostgreSQL database, dropped afterwards."""
     if not _POSTGRES:
         if os.environ.get("CI"):
             pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL} (CI must start it)")
@@ -55,9 +53,30 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         admin.dispose()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A URL to an empty database: a SQLite file, or a throw-away PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'court.db'}"
+        return
+    with _postgres_database() as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    with _postgres_database() as url:
+        yield url
+
+
 @pytest.fixture
 def sessions(store_url: str) -> Iterator[sessionmaker[Session]]:
     factory = open_store(store_url)
     yield factory
-    bind = factory.kw["bind"]
-    bind.dispose()
+    close_store(factory)
+
+
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One TTS cache for the whole run: each sentence is synthesized once."""
+    return tmp_path_factory.mktemp("model-cache")

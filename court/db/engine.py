@@ -75,3 +75,10 @@ def open_store(url: str, *, upgrade: bool = True) -> sessionmaker[Session]:
         safe = make_url(url).render_as_string(hide_password=True)
         raise StoreError(f"cannot open the store at {safe}: {exc}") from exc
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def close_store(sessions: sessionmaker[Session]) -> None:
+    """Close the store's pooled connections."""
+    bind = sessions.kw.get("bind")
+    if isinstance(bind, Engine):
+        bind.dispose()

@@ -1,0 +1,85 @@
+"""Shared pieces of the simulated devices: fault injection and small image helpers."""
+
+from __future__ import annotations
+
+import threading
+
+import cv2
+import numpy as np
+from cv2.typing import MatLike
+
+from devices.media import Image
+
+DEFAULT_FAULT = "模拟故障 (simulated fault)"
+
+
+def as_image(mat: MatLike) -> Image:
+    """An OpenCV result as a plain uint8 ndarray (no copy when it already is one)."""
+    return np.asarray(mat, dtype=np.uint8)
+
+
+def bgr_to_rgb(image: Image) -> Image:
+    return as_image(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+
+
+class FaultInjection:
+    """Fault injection for a simulated device: a scripted window on the hearing clock
+    (``fail_between=(t0, t1)``, end exclusive) and/or a manual :meth:`break_` … :meth:`repair`."""
+
+    def __init__(self, fail_between: tuple[float, float] | None = None) -> None:
+        if fail_between is not None and not fail_between[0] < fail_between[1]:
+            raise ValueError(f"fail_between must be (t0, t1) with t0 < t1, got {fail_between}")
+        self.fail_between = fail_between
+        self._broken: str | None = None
+        self._lock = threading.Lock()
+
+    def break_(self, reason: str = DEFAULT_FAULT) -> None:
+        """Make the device fail from now on until :meth:`repair`."""
+        with self._lock:
+            self._broken = reason or DEFAULT_FAULT
+
+    def repair(self) -> None:
+        """Undo :meth:`break_` (a scripted ``fail_between`` window still applies)."""
+        with self._lock:
+            self._broken = None
+
+    def fault_between(self, t0: float, t1: float) -> str | None:
+        """The fault reason when the device is broken now or the span [t0, t1) meets the scripted
+        window; ``None`` when it works."""
+        with self._lock:
+            broken = self._broken
+        if broken is not None:
+            return broken
+        if self.fail_between is not None:
+            f0, f1 = self.fail_between
+            if (t0 < f1 and t1 > f0) or f0 <= t0 < f1:
+                return f"模拟故障窗口 {f0:.1f}–{f1:.1f} s (scripted fault window)"
+        return None
+
+    def fault_at(self, t: float) -> str | None:
+        return self.fault_between(t, t)
+
+
+class Faultable:
+    """Mixin giving a simulated device :meth:`break_` and :meth:`repair` (see :class:`FaultInjection`)."""
+
+    _faults: FaultInjection
+
+    def break_(self, reason: str = DEFAULT_FAULT) -> None:
+        """Simulate a failure from now until :meth:`repair`: reads raise :class:`DeviceFault`,
+        ``check()`` reports not ready with the reason."""
+        self._faults.break_(reason)
+
+    def repair(self) -> None:
+        self._faults.repair()
+
+    @property
+    def fail_between(self) -> tuple[float, float] | None:
+        """The scripted fault window (t0, t1) on the hearing clock, or ``None``."""
+        return self._faults.fail_between
+
+    @fail_between.setter
+    def fail_between(self, window: tuple[float, float] | None) -> None:
+        if window is not None and not window[0] < window[1]:
+            raise ValueError(f"fail_between must be (t0, t1) with t0 < t1, got {window}")
+        self._faults.fail_between = window

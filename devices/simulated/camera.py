@@ -1,0 +1,204 @@
+"""Simulated cameras: generated courtroom scenes paced by the hearing clock."""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from collections.abc import Callable, Sequence
+
+import cv2
+import numpy as np
+
+from devices.clock import Clock
+from devices.interfaces import DeviceFault, DeviceKind, DeviceStatus
+from devices.media import Image, VideoFrame
+from devices.simulated._common import Faultable, FaultInjection, as_image
+from devices.simulated.scene import CameraView, Scene, SceneSeat, format_stamp
+
+SpeakingFn = Callable[[str, float], bool]
+"""``is_speaking(seat_id, t)``: whether the seat is speaking at hearing-clock ``t``."""
+
+
+def _never_speaking(seat_id: str, t: float) -> bool:
+    return False
+
+
+class PacedVideoSource(Faultable):
+    """Frame pacing, sensor noise, fault injection and ``check()`` shared by the simulated camera and
+    the simulated face terminal. Subclasses set ``self.background`` and implement :meth:`_draw`."""
+
+    _kind: DeviceKind = DeviceKind.CAMERA
+    _fault_words = "摄像机无画面 (camera delivers no frames)"
+
+    background: Image
+
+    def __init__(
+        self,
+        device_id: str,
+        clock: Clock,
+        *,
+        width: int,
+        height: int,
+        fps: float,
+        noise: int,
+        seed: int | None,
+        fail_between: tuple[float, float] | None,
+    ) -> None:
+        if width <= 0 or height <= 0 or fps <= 0:
+            raise ValueError(f"{device_id}: bad video format {width}x{height} @ {fps} fps")
+        self._id = device_id
+        self._clock = clock
+        self._width = width
+        self._height = height
+        self._fps = float(fps)
+        self._faults = FaultInjection(fail_between)
+        self._noise_amplitude = max(0, min(40, int(noise)))
+        self._rng = np.random.default_rng(seed)
+        self._noise: Image | None = None
+        self._low: Image | None = None
+        self._next_k: int | None = None
+        """Index of the next frame: its time is ``k / fps``."""
+        self._lock = threading.Lock()
+        self._closed = False
+        self.frames_read = 0
+        self.frames_dropped = 0
+        """Frames a slow reader missed (the simulated camera, like a real one, does not queue)."""
+
+    # --- Device -----------------------------------------------------------------------------------
+
+    @property
+    def device_id(self) -> str:
+        return self._id
+
+    @property
+    def kind(self) -> DeviceKind:
+        return self._kind
+
+    @property
+    def width(self) -> int:
+        return self._width
+
+    @property
+    def height(self) -> int:
+        return self._height
+
+    @property
+    def fps(self) -> float:
+        return self._fps
+
+    def check(self) -> DeviceStatus:
+        try:
+            if self._closed:
+                return DeviceStatus(self._id, self._kind, False, "设备已关闭 (device closed)")
+            fault = self._faults.fault_at(self._clock.now())
+            if fault is not None:
+                return DeviceStatus(self._id, self._kind, False, f"{self._fault_words}: {fault}")
+            return DeviceStatus(
+                self._id,
+                self._kind,
+                True,
+                f"模拟画面 (simulated) {self._width}×{self._height} @ {self._fps:g} fps",
+            )
+        except Exception as exc:  # check() never raises
+            return DeviceStatus(self._id, self._kind, False, f"检测失败 (check failed): {exc!r}")
+
+    def close(self) -> None:
+        self._closed = True
+
+    # --- frames -----------------------------------------------------------------------------------
+
+    def read(self) -> VideoFrame:
+        """Block until the next frame is due on the hearing clock and return it.
+
+        Frame times lie on a grid of ``1/fps``; a reader slower than the frame rate gets the latest
+        due frame (missed ones count in :attr:`frames_dropped`). While faulty, it still waits for the
+        frame's due time, then raises :class:`DeviceFault`.
+        """
+        if self._closed:
+            raise DeviceFault(self._id, "设备已关闭 (device closed)")
+        with self._lock:
+            now = self._clock.now()
+            if self._next_k is None:
+                self._next_k = math.ceil(now * self._fps - 1e-9)
+            elif now * self._fps - self._next_k >= 1.0:
+                latest = math.floor(now * self._fps + 1e-9)
+                self.frames_dropped += latest - self._next_k
+                self._next_k = latest
+            t = self._next_k / self._fps
+            self._next_k += 1
+        self._clock.sleep_until(t)
+        fault = self._faults.fault_at(t)
+        if fault is not None:
+            raise DeviceFault(self._id, f"{self._fault_words}: {fault}")
+        self.frames_read += 1
+        return VideoFrame(self.render(t), t)
+
+    def render(self, t: float) -> Image:
+        """The frame at hearing-clock ``t``, without pacing or faults (for tests and previews)."""
+        if self._noise_amplitude:
+            if self._noise is None or self._low is None:
+                a = self._noise_amplitude
+                self._low = as_image(cv2.subtract(self.background, np.full_like(self.background, a)))
+                self._noise = self._rng.integers(
+                    0, 2 * a + 1, (self._height + 64, self._width + 64, 3), dtype=np.uint8
+                )
+            dy, dx = (int(v) for v in self._rng.integers(0, 64, 2))
+            frame = as_image(cv2.add(self._low, self._noise[dy : dy + self._height, dx : dx + self._width]))
+        else:
+            frame = self.background.copy()
+        self._draw(frame, t)
+        return frame
+
+    def _draw(self, frame: Image, t: float) -> None:
+        raise NotImplementedError
+
+
+class SimulatedCamera(PacedVideoSource):
+    """A generated view of the courtroom.
+
+    ``seats`` are the seats the view shows (for :attr:`CameraView.WIDE`, every seat with its
+    ``side``); ``is_speaking(seat_id, t)`` decides which figures animate (highlight, moving mouth),
+    so the picture follows the scripted audio. ``noise`` is the sensor-noise amplitude in grey levels
+    (0 turns it off; the time stamp still changes every frame). The background is rendered once in
+    the constructor (a CJK font is needed: :mod:`devices.fonts`).
+    """
+
+    def __init__(
+        self,
+        device_id: str,
+        clock: Clock,
+        view: CameraView | str,
+        seats: Sequence[SceneSeat] = (),
+        *,
+        is_speaking: SpeakingFn | None = None,
+        width: int = 640,
+        height: int = 360,
+        fps: float = 10.0,
+        noise: int = 2,
+        seed: int | None = None,
+        fail_between: tuple[float, float] | None = None,
+        font_path: str | os.PathLike[str] | None = None,
+    ) -> None:
+        super().__init__(
+            device_id,
+            clock,
+            width=width,
+            height=height,
+            fps=fps,
+            noise=noise,
+            seed=seed,
+            fail_between=fail_between,
+        )
+        self.view = CameraView(view)
+        self.seats = tuple(seats)
+        self._is_speaking = is_speaking or _never_speaking
+        self.scene = Scene(self.view, self.seats, width, height, label=device_id, font_path=font_path)
+        self.background = self.scene.background
+        self._stamp_label = device_id.encode("ascii", "replace").decode("ascii")
+        self.render(0.0)  # warm up (noise table, OpenCV's first putText) so the first read is on time
+
+    def _draw(self, frame: Image, t: float) -> None:
+        self.scene.overlay(
+            frame, t, lambda seat_id: self._is_speaking(seat_id, t), format_stamp(self._stamp_label, t)
+        )
