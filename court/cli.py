@@ -75,6 +75,11 @@ def _parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("config-check", help="read the config and report the first problem")
     check.set_defaults(handler=_config_check)
+
+    from court import cli_bilu, cli_director, cli_face
+
+    for feature in (cli_face, cli_director, cli_bilu):
+        feature.register(commands)
     return parser
 
 

@@ -226,3 +226,8 @@ def _refuse_change(mapper: Mapper[Any], connection: Any, target: Any) -> None:
 for _model in (Event, AuditLog):
     event.listen(_model, "before_update", _refuse_change)
     event.listen(_model, "before_delete", _refuse_change)
+
+
+# Tables kept beside their feature register on the same metadata.
+from court.db import bilu as _bilu  # noqa: E402,F401
+from court.db import face as _face  # noqa: E402,F401

@@ -1,0 +1,3 @@
+"""Tables of the 笔录 (issue 7): corrections with their history, locked versions."""
+
+from __future__ import annotations
