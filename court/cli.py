@@ -71,6 +71,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     verify.add_argument("recording", type=Path, help="the recording folder (holding manifest.jsonl)")
     verify.add_argument("--backup", type=Path, help="also compare with this backup copy")
+    verify.add_argument(
+        "--hearing-file",
+        type=Path,
+        help="hearing.json naming the hearing and its store, to compare the manifest with the hearing "
+        "timeline (default: hearing.json beside the recording folder, when there is one)",
+    )
     verify.set_defaults(handler=_verify)
 
     check = commands.add_parser("config-check", help="read the config and report the first problem")
@@ -122,7 +128,28 @@ def _verify(args: argparse.Namespace) -> int:
     argv = [str(args.recording)]
     if args.backup:
         argv += ["--backup", str(args.backup)]
-    return verify_main(argv)
+    code = verify_main(argv)
+    hearing_file = args.hearing_file or args.recording.resolve().parent / "hearing.json"
+    if code == 2 or not hearing_file.exists():
+        return code
+    from court.db.engine import close_store, open_store
+    from court.verify import compare_with_timeline
+
+    info = json.loads(hearing_file.read_text(encoding="utf-8"))
+    sessions = open_store(str(info["database"]), upgrade=False)
+    try:
+        problems, notes = compare_with_timeline(args.recording, sessions, int(info["id"]))
+    finally:
+        close_store(sessions)
+    for note in notes:
+        print(f"note: {note}")
+    if problems:
+        print(f"Compared with the timeline of hearing {info['id']}: {len(problems)} problem(s):")
+        for problem in problems:
+            print(f"  - {problem}")
+        return 1
+    print(f"Compared with the timeline of hearing {info['id']}: every segment matches.")
+    return code
 
 
 def _config_check(args: argparse.Namespace) -> int:

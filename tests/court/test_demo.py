@@ -218,3 +218,39 @@ def test_kill_9_mid_hearing_then_restart(tmp_path: Path, model_cache: Path) -> N
     assert defective, "the segments open at the crash are kept and flagged"
     verify = court("verify", str(out / "recording"))
     assert verify.returncode == 0, verify.stdout
+
+
+def test_a_rewritten_manifest_is_caught_by_the_timeline(demo: Path, tmp_path: Path) -> None:
+    """A forger who replaces a segment and recomputes the whole chain fools the folder's own check,
+    not the hearing timeline."""
+    import dataclasses
+    import hashlib
+
+    from devices.recording.manifest import SegmentEntry, entry_line, expected_chain, read_manifest
+
+    forged = tmp_path / "recording"
+    shutil.copytree(demo / "recording", forged)
+    entries = read_manifest(forged / "manifest.jsonl").entries
+    victim = next(e for e in entries if isinstance(e, SegmentEntry) and e.source == "cam-wide")
+    replacement = (forged / victim.file).read_bytes()[:-100]
+    (forged / victim.file).write_bytes(replacement)
+    rewritten, prev = [], "0" * 64
+    for entry in entries:
+        if entry is victim:
+            entry = dataclasses.replace(
+                entry, sha256=hashlib.sha256(replacement).hexdigest(), bytes=len(replacement)
+            )
+        entry = dataclasses.replace(entry, prev=prev, chain="")
+        entry = dataclasses.replace(entry, chain=expected_chain(entry))
+        prev = entry.chain
+        rewritten.append(entry_line(entry))
+    (forged / "manifest.jsonl").write_text("".join(rewritten), encoding="utf-8")
+
+    alone = court("verify", str(forged), "--hearing-file", str(tmp_path / "none.json"))
+    assert alone.returncode == 0, "the forgery is self-consistent"
+    against_timeline = court("verify", str(forged), "--hearing-file", str(demo / "hearing.json"))
+    assert against_timeline.returncode != 0
+    assert (
+        victim.file in against_timeline.stdout
+        and "differs from the hearing timeline" in against_timeline.stdout
+    )
