@@ -6,5 +6,5 @@ import argparse
 from typing import Any
 
 
-def register(commands: "argparse._SubParsersAction[Any]") -> None:
+def register(commands: argparse._SubParsersAction[Any]) -> None:
     """Add this feature's subcommands to the `court` parser."""
