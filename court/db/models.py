@@ -181,6 +181,11 @@ class Signature(Base):
     device: Mapped[str] = mapped_column(String(300), default="")
     image: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
     signed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    statement: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """What the server sealed (transcripts.bilu.signatures.SignatureRecord.statement)."""
+    key_id: Mapped[str] = mapped_column(String(64), default="")
+    seal: Mapped[str] = mapped_column(String(200), default="")
+    """Ed25519 seal over ``statement`` by the server key ``key_id``: a moved or forged row fails it."""
 
 
 class RecordingSegment(Base):
