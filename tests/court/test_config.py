@@ -35,6 +35,8 @@ def test_default_config_is_the_simulated_room() -> None:
         ("fps = 10", "fps = -1", "room.cameras[0].fps", "positive number"),
         ("segment_seconds = 4.0", 'segment_seconds = "4"', "recording.segment_seconds", "positive number"),
         ("[storage]", "[storage]\nurl_typo = 1", "storage.url_typo", "unknown key"),
+        ("min_frames = 3", "min_frames = 0", "face.min_frames", "positive number"),
+        ("liveness = false", "liveness = 1", "face.liveness", "true or false"),
     ],
 )
 def test_wrong_config_names_key_and_problem(
