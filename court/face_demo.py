@@ -10,7 +10,6 @@ picture: liveness is therefore off here (it is tested on its own, see ``tests/de
 from __future__ import annotations
 
 import dataclasses
-
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
