@@ -21,3 +21,8 @@ bench: setup
 	.venv/bin/python bench/bench_one_click.py
 	.venv/bin/python bench/bench_recording.py
 	.venv/bin/python bench/bench_tts.py
+	.venv/bin/python bench/bench_face.py
+	.venv/bin/python bench/bench_asr.py
+	.venv/bin/python bench/bench_director.py
+	.venv/bin/python bench/bench_program.py
+	.venv/bin/python bench/bench_bilu.py

@@ -82,9 +82,9 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("config-check", help="read the config and report the first problem")
     check.set_defaults(handler=_config_check)
 
-    from court import cli_bilu, cli_director, cli_face
+    from court import cli_bilu, cli_director, cli_face, cli_transcribe
 
-    for feature in (cli_face, cli_director, cli_bilu):
+    for feature in (cli_face, cli_director, cli_bilu, cli_transcribe):
         feature.register(commands)
     return parser
 

@@ -14,11 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from court.announcement import Announcement
-from court.attendance import ClerkConfirmation
+from court.attendance import AttendanceCheck, ClerkConfirmation
+from court.bilu import KEY_FILE_NAME, lock_if_closed
 from court.cases import (
     NewParticipant,
     case_exists,
@@ -30,14 +32,19 @@ from court.cases import (
 from court.config import Config
 from court.db.engine import DATABASE_URL_ENV, open_store
 from court.lifecycle import HearingState, Lifecycle, Phase
+from court.live_program import LiveProgram
 from court.recording import HearingRecording
 from court.room import SimulationInputs, build_room
 from court.script import HearingScript, ScriptLine, load_script
 from court.session import HearingSession, StartupReport
 from court.timeline import export_jsonl, read_events
+from court.transcription import HearingTranscription
 from devices.clock import ScaledClock
 from devices.simulated.room import SimulatedRoom
 from devices.tts import MandarinSynthesizer, Speech, voice_for_role
+
+if TYPE_CHECKING:
+    from court.face_demo import FaceDemo
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +105,7 @@ def run_demo(
     speech = _synthesize_lines(script, synthesizer, config, progress)
     announcement = Announcement.from_config(config, synthesizer)
     announcement.warm()
+    face = _prepare_face_check(sessions, hearing_id, script, script_path, config, progress)
 
     origin = datetime.now(UTC)
     clock = ScaledClock(speed, origin=origin)
@@ -110,7 +118,18 @@ def run_demo(
             for p in session.hearing.participants
             if p.role.is_party_side and not _absent(script, p.seat_id)
         ]
-        startup = session.one_click_start(ClerkConfirmation(present))
+        attendance: AttendanceCheck = ClerkConfirmation(present)
+        if face is not None:
+            from court.face_attendance import face_settings
+
+            attendance = face.door_check(
+                session,
+                simulated.face_terminal,
+                speed=speed,
+                progress=progress,
+                settings=face_settings(config.face),
+            )
+        startup = session.one_click_start(attendance)
         progress(
             f"  录制已开始 {startup.click_to_recording:.2f} s，"
             f"纪律播放 {startup.click_to_rules_audio:.2f} s；"
@@ -159,6 +178,7 @@ def resume_demo(out: Path, config: Config, *, speed: float = 1.0, progress: Prog
         return _finish(out, sessions, hearing_id, url, None)
     try:
         session.recording.recover(session.timeline, "process ended without closing the recording (crash)")
+        session.start_transcription()
         session.recording.start(session.timeline)
         if state is HearingState.PREPARING:
             lifecycle = session.lifecycle
@@ -181,6 +201,33 @@ def resume_demo(out: Path, config: Config, *, speed: float = 1.0, progress: Prog
     return _finish(out, sessions, hearing_id, url, None)
 
 
+def _prepare_face_check(
+    sessions: sessionmaker[Session],
+    hearing_id: int,
+    script: HearingScript,
+    script_path: Path | None,
+    config: Config,
+    progress: Progress,
+) -> FaceDemo | None:
+    """Enrol the script's ID photos for the door's face check; without photos or models the clerk
+    confirms attendance instead (said in the progress output)."""
+    if not any(p.photo for p in script.participants):
+        return None
+    try:
+        # Imported here: without the face packages (dlib) the demo still runs, on the clerk's word.
+        from court.face_demo import FaceDemoUnavailable, prepare_face_demo
+    except ImportError as exc:
+        progress(f"人脸核验不可用，改由书记员核对到庭 (face packages missing): {exc}")
+        return None
+    try:
+        hearing = load_hearing(sessions, hearing_id)
+        return prepare_face_demo(sessions, hearing, script, script_path, config.models.cache_dir, progress)
+    except FaceDemoUnavailable as exc:
+        progress(f"人脸核验不可用，改由书记员核对到庭 (face check unavailable): {exc}")
+        log.warning("face check unavailable: %s", exc)
+        return None
+
+
 def _session(
     sessions: sessionmaker[Session],
     hearing_id: int,
@@ -194,6 +241,7 @@ def _session(
         config, clock, SimulationInputs(names=names, display_out_dir=config.recording.root.parent / "display")
     )
     assert simulated is not None, "the demo runs on the simulated courtroom"
+    transcription = _transcription(sessions, hearing_id, config, clock)
     recording = HearingRecording(
         config.recording.root,
         config.recording.backup,
@@ -201,6 +249,8 @@ def _session(
         microphones=devices.microphones,
         clock=clock,
         segment_seconds=config.recording.segment_seconds,
+        live=LiveProgram(config, clock, hearing=load_hearing(sessions, hearing_id)),
+        consumers=[transcription.consume] if transcription else (),
     )
     session = HearingSession(
         sessions,
@@ -210,8 +260,26 @@ def _session(
         recording=recording,
         announcement=announcement,
         room_name=config.room.name,
+        transcription=transcription,
     )
     return session, simulated
+
+
+def _transcription(
+    sessions: sessionmaker[Session], hearing_id: int, config: Config, clock: ScaledClock
+) -> HearingTranscription | None:
+    """Recognizers on the seat microphones; the models load here, before the one-click start."""
+    if not config.transcription.enabled:
+        return None
+    transcription = HearingTranscription(
+        config.transcription,
+        config.models.cache_dir,
+        load_hearing(sessions, hearing_id),
+        {seat.id: seat.role for seat in config.room.seats},
+        clock=clock.now,
+    )
+    transcription.prepare()
+    return transcription
 
 
 def _play_script(
@@ -285,6 +353,9 @@ def _write_hearing_file(out: Path, hearing_id: int, url: str, script_path: Path 
 def _finish(
     out: Path, sessions: sessionmaker[Session], hearing_id: int, url: str, startup: StartupReport | None
 ) -> DemoResult:
+    # A closed hearing's 笔录 goes out for signature (also on a resume that finds it closed, or its
+    # lock interrupted), so the demo's export verifies.
+    lock_if_closed(sessions, hearing_id, key_path=out / KEY_FILE_NAME)
     events = export_jsonl(sessions, hearing_id, out / "timeline.jsonl")
     session_state = _replayed_state(sessions, hearing_id)
     info = json.loads((out / HEARING_FILE).read_text(encoding="utf-8"))

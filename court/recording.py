@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from court.timeline import Timeline
 from devices.clock import Clock
@@ -20,6 +20,7 @@ from devices.interfaces import Camera, Microphone
 from devices.media import AudioChunk, VideoFrame
 from devices.recording import (
     CaptureLoop,
+    Consumer,
     EventEntry,
     ManifestEntry,
     SegmentedRecorder,
@@ -46,6 +47,20 @@ class RecordingError(Exception):
     pass
 
 
+class LiveOutput(Protocol):
+    """What runs with the recording (the live program, :mod:`court.live_program`): extra video sources
+    recorded beside the devices, consumers of everything captured, started once media flows and
+    stopped before capture ends."""
+
+    def sources(self) -> Mapping[str, Camera]: ...
+
+    def consumers(self) -> Sequence[Consumer]: ...
+
+    def start(self, timeline: Timeline) -> None: ...
+
+    def stop(self) -> None: ...
+
+
 class HearingRecording:
     """Owns the recorder and capture threads of one hearing."""
 
@@ -59,7 +74,10 @@ class HearingRecording:
         clock: Clock,
         segment_seconds: float = 4.0,
         first_media_timeout: float = 5.0,
+        live: LiveOutput | None = None,
+        consumers: Sequence[Consumer] = (),
     ) -> None:
+        """``consumers`` get every captured frame and chunk on their own threads (speech recognition)."""
         self.root = root
         self.backup = backup
         self.cameras = cameras
@@ -67,6 +85,8 @@ class HearingRecording:
         self.clock = clock
         self.segment_seconds = segment_seconds
         self.first_media_timeout = first_media_timeout
+        self.live = live
+        self.consumers = tuple(consumers)
         self._recorder: SegmentedRecorder | None = None
         self._capture: CaptureLoop | None = None
         self._timeline: Timeline | None = None
@@ -99,14 +119,18 @@ class HearingRecording:
             on_entry=lambda entry: self._to_timeline(timeline, entry),
             clock=self.clock.now,
         )
-        capture = CaptureLoop(recorder, consumers=[self._observe], clock=self.clock.now)
-        for camera_id, camera in self.cameras.items():
+        live = self.live
+        consumers = [self._observe, *self.consumers, *(live.consumers() if live else ())]
+        capture = CaptureLoop(recorder, consumers=consumers, clock=self.clock.now)
+        for camera_id, camera in {**self.cameras, **(live.sources() if live else {})}.items():
             capture.add_camera(camera, camera_id)
         for seat_id, mic in self.microphones.items():
             capture.add_microphone(mic, microphone_source(seat_id))
         self._recorder, self._capture = recorder, capture
         capture.start()
         self._wait_for_first_media(set(recorder.sources), capture)
+        if live is not None:
+            live.start(timeline)
 
     def _wait_for_first_media(self, sources: set[str], capture: CaptureLoop) -> None:
         deadline = time.monotonic() + self.first_media_timeout
@@ -143,6 +167,8 @@ class HearingRecording:
         """Stop capturing and close the open segments (logged with ``reason``). Safe to call twice."""
         capture, recorder = self._capture, self._recorder
         self._capture = self._recorder = None
+        if self.live is not None:
+            self.live.stop()
         if capture is not None:
             capture.stop()
         if recorder is not None:

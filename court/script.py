@@ -32,6 +32,13 @@ class ScriptParticipant:
     organization: str = ""
     absent: bool = False
     """Summoned but does not come (the attendance check records the absence)."""
+    photo: str | None = None
+    """The ID photo enrolled with the case: a packaged face photo's name (see
+    :mod:`court.face_material`) or a file path relative to the script."""
+    door_photo: str | None = None
+    """What the simulated door camera shows when they arrive (another photo of the same person)."""
+    door_view: str = ""
+    """Degradations of the door picture, e.g. ``"dark+noise"`` (see :func:`devices.face.degrade.degrade`)."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +101,9 @@ def _parse(raw: Mapping[str, Any], room: RoomConfig) -> HearingScript:
                 name=str(item["name"]),
                 organization=str(item.get("organization", "")),
                 absent=bool(item.get("absent", False)),
+                photo=_optional_str(item, "photo", i),
+                door_photo=_optional_str(item, "door_photo", i),
+                door_view=_door_view(item, i),
             )
         )
     seated = {p.seat for p in participants if p.seat and not p.absent}
@@ -122,3 +132,28 @@ def _parse(raw: Mapping[str, Any], room: RoomConfig) -> HearingScript:
         lines=tuple(lines),
         recess_after_phase=Phase(recess) if recess else None,
     )
+
+
+DOOR_VIEWS = frozenset({"jpeg", "blur", "dark", "noise", "rotate", "shrink"})
+
+
+def _optional_str(item: Mapping[str, Any], key: str, i: int) -> str | None:
+    value = item.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"participants[{i}].{key}: must be a photo name or path, got {value!r}")
+    return value.strip()
+
+
+def _door_view(item: Mapping[str, Any], i: int) -> str:
+    value = item.get("door_view", "")
+    if not isinstance(value, str):
+        raise ValueError(f"participants[{i}].door_view: must be a string like 'dark+noise', got {value!r}")
+    for step in filter(None, (v.strip() for v in value.split("+"))):
+        if step not in DOOR_VIEWS:
+            raise ValueError(
+                f"participants[{i}].door_view: unknown step {step!r} "
+                f"(one of: {', '.join(sorted(DOOR_VIEWS))})"
+            )
+    return value

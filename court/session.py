@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -31,6 +31,9 @@ from devices.interfaces import (
     Microphone,
     Speaker,
 )
+
+if TYPE_CHECKING:
+    from court.transcription import HearingTranscription
 
 
 class StartupFailed(Exception):
@@ -84,6 +87,7 @@ class HearingSession:
         announcement: Announcement,
         room_name: str,
         actor: str = "clerk",
+        transcription: HearingTranscription | None = None,
     ) -> None:
         self.sessions = sessions
         self.hearing: HearingInfo = load_hearing(sessions, hearing_id)
@@ -93,6 +97,7 @@ class HearingSession:
         self.announcement = announcement
         self.room_name = room_name
         self.actor = actor
+        self.transcription = transcription
         self.timeline = Timeline(sessions, hearing_id, clock)
         self.lifecycle = Lifecycle.replay((e.type, e.payload) for e in self.timeline.events())
 
@@ -118,6 +123,7 @@ class HearingSession:
 
         self._show_scene()
 
+        self.start_transcription()
         try:
             self.recording.start(self.timeline)
         except Exception as exc:
@@ -221,6 +227,17 @@ class HearingSession:
             payload["note"] = note
         return self._log("attendance.present", payload)
 
+    def record_attendance_issue(self, event_type: str, payload: Mapping[str, Any]) -> TimelineEvent:
+        """Log what the face check could not settle (``attendance.unknown_face``, ``.undecided``,
+        ``.liveness_failed``, …) for the clerk. Presence and absence have their own methods: a
+        ``name`` key would make this a presence row, so it is refused."""
+        settled = ("attendance.present", "attendance.absent")
+        if not event_type.startswith("attendance.") or event_type in settled:
+            raise ValueError(f"not an attendance issue: {event_type!r}")
+        if "name" in payload:
+            raise ValueError("an attendance issue names its candidate under 'candidate', not 'name'")
+        return self._log(event_type, payload)
+
     def _announce_rules(self) -> float:
         """Play the discipline; return the monotonic time its first sample went out."""
         speech = self.announcement.audio()
@@ -258,15 +275,31 @@ class HearingSession:
     def resume(self) -> TimelineEvent:
         return self._commit(self.lifecycle.resume())
 
+    def start_transcription(self) -> None:
+        """Start the live transcript (before the recording, so it hears the first words). The
+        transcript is not the evidence: a failure is logged and the hearing goes on."""
+        if self.transcription is None:
+            return
+        try:
+            self.transcription.start(self.timeline)
+        except Exception as exc:
+            self._log("transcription.fault", {"detail": f"{type(exc).__name__}: {exc}"})
+
     def close(self) -> TimelineEvent:
+        if self.transcription is not None and not self.transcription.drain():
+            self._log("transcription.fault", {"detail": "the last utterances were not decoded in time"})
         event = self._commit(self.lifecycle.close())
         self.recording.stop("闭庭 hearing closed")
+        if self.transcription is not None:
+            self.transcription.stop()
         self._display(DisplayContent(title=self.hearing.case_number, text="已闭庭"), "closed")
         return event
 
     def shutdown(self, reason: str) -> None:
         """Stop recording (if running) and release the devices, e.g. on an operator stop."""
         self.recording.stop(reason)
+        if self.transcription is not None:
+            self.transcription.stop()
         self.devices.close()
 
     def _show_phase(self) -> None:
