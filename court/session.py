@@ -229,13 +229,10 @@ class HearingSession:
 
     def record_attendance_issue(self, event_type: str, payload: Mapping[str, Any]) -> TimelineEvent:
         """Log what the face check could not settle (``attendance.unknown_face``, ``.undecided``,
-        ``.liveness_failed``, …) for the clerk. Presence and absence have their own methods: a
-        ``name`` key would make this a presence row, so it is refused."""
+        ``.liveness_failed``, …) for the clerk. Presence and absence have their own methods."""
         settled = ("attendance.present", "attendance.absent")
         if not event_type.startswith("attendance.") or event_type in settled:
             raise ValueError(f"not an attendance issue: {event_type!r}")
-        if "name" in payload:
-            raise ValueError("an attendance issue names its candidate under 'candidate', not 'name'")
         return self._log(event_type, payload)
 
     def _announce_rules(self) -> float:

@@ -122,7 +122,7 @@ def _project(
     event_type: str,
     payload: Mapping[str, Any],
 ) -> None:
-    if event_type.startswith("attendance.") and "name" in payload:
+    if event_type in ("attendance.present", "attendance.absent"):
         session.add(
             Attendance(
                 hearing_id=hearing_id,
