@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session, sessionmaker
 
 from court.announcement import Announcement
+from court.assembly import assemble_hearing
 from court.attendance import AttendanceCheck, ClerkConfirmation
 from court.bilu import KEY_FILE_NAME, lock_if_closed
 from court.cases import (
@@ -32,13 +33,10 @@ from court.cases import (
 from court.config import Config
 from court.db.engine import DATABASE_URL_ENV, open_store
 from court.lifecycle import HearingState, Lifecycle, Phase
-from court.live_program import LiveProgram
-from court.recording import HearingRecording
-from court.room import SimulationInputs, build_room
+from court.room import SimulationInputs
 from court.script import HearingScript, ScriptLine, load_script
 from court.session import HearingSession, StartupReport
 from court.timeline import export_jsonl, read_events
-from court.transcription import HearingTranscription
 from devices.clock import ScaledClock
 from devices.simulated.room import SimulatedRoom
 from devices.tts import MandarinSynthesizer, Speech, voice_for_role
@@ -237,49 +235,16 @@ def _session(
     script: HearingScript,
 ) -> tuple[HearingSession, SimulatedRoom]:
     names = {p.seat: p.name for p in script.participants if p.seat}
-    devices, simulated = build_room(
-        config, clock, SimulationInputs(names=names, display_out_dir=config.recording.root.parent / "display")
-    )
-    assert simulated is not None, "the demo runs on the simulated courtroom"
-    transcription = _transcription(sessions, hearing_id, config, clock)
-    recording = HearingRecording(
-        config.recording.root,
-        config.recording.backup,
-        cameras=devices.cameras,
-        microphones=devices.microphones,
-        clock=clock,
-        segment_seconds=config.recording.segment_seconds,
-        live=LiveProgram(config, clock, hearing=load_hearing(sessions, hearing_id)),
-        consumers=[transcription.consume] if transcription else (),
-    )
-    session = HearingSession(
+    assembled = assemble_hearing(
         sessions,
         hearing_id,
-        devices=devices,
-        clock=clock,
-        recording=recording,
-        announcement=announcement,
-        room_name=config.room.name,
-        transcription=transcription,
+        config,
+        clock,
+        announcement,
+        simulation=SimulationInputs(names=names, display_out_dir=config.recording.root.parent / "display"),
     )
-    return session, simulated
-
-
-def _transcription(
-    sessions: sessionmaker[Session], hearing_id: int, config: Config, clock: ScaledClock
-) -> HearingTranscription | None:
-    """Recognizers on the seat microphones; the models load here, before the one-click start."""
-    if not config.transcription.enabled:
-        return None
-    transcription = HearingTranscription(
-        config.transcription,
-        config.models.cache_dir,
-        load_hearing(sessions, hearing_id),
-        {seat.id: seat.role for seat in config.room.seats},
-        clock=clock.now,
-    )
-    transcription.prepare()
-    return transcription
+    assert assembled.simulated is not None, "the demo runs on the simulated courtroom"
+    return assembled.session, assembled.simulated
 
 
 def _play_script(

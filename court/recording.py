@@ -89,6 +89,8 @@ class HearingRecording:
         self.consumer_buffer = consumer_buffer
         self.live = live
         self.consumers = tuple(consumers)
+        self._extra_cameras: dict[str, Camera] = {}
+        self._extra_microphones: dict[str, Microphone] = {}
         self._recorder: SegmentedRecorder | None = None
         self._capture: CaptureLoop | None = None
         self._timeline: Timeline | None = None
@@ -129,15 +131,39 @@ class HearingRecording:
         capture = CaptureLoop(
             recorder, consumers=consumers, clock=self.clock.now, consumer_buffer=self.consumer_buffer
         )
-        for camera_id, camera in {**self.cameras, **(live.sources() if live else {})}.items():
+        cameras = {**self.cameras, **(live.sources() if live else {}), **self._extra_cameras}
+        for camera_id, camera in cameras.items():
             capture.add_camera(camera, camera_id)
         for seat_id, mic in self.microphones.items():
             capture.add_microphone(mic, microphone_source(seat_id))
+        for source_id, mic in self._extra_microphones.items():
+            capture.add_microphone(mic, source_id)
         self._recorder, self._capture = recorder, capture
         capture.start()
         self._wait_for_first_media(set(recorder.sources), capture)
         if live is not None:
             live.start(timeline)
+
+    def add_camera(self, source_id: str, camera: Camera) -> None:
+        """Record another camera from now on (a remote party joining): at once when the recording
+        runs, else from its start. Added once; a party who rejoins feeds the same device."""
+        self._check_new(source_id)
+        self._extra_cameras[source_id] = camera
+        if self._capture is not None:
+            self._capture.add_camera(camera, source_id)
+            self._capture.start()
+
+    def add_microphone(self, source_id: str, microphone: Microphone) -> None:
+        """Record another audio source from now on, like :meth:`add_camera`."""
+        self._check_new(source_id)
+        self._extra_microphones[source_id] = microphone
+        if self._capture is not None:
+            self._capture.add_microphone(microphone, source_id)
+            self._capture.start()
+
+    def _check_new(self, source_id: str) -> None:
+        if source_id in self._extra_cameras or source_id in self._extra_microphones:
+            raise RecordingError(f"{source_id} is already recorded")
 
     def _wait_for_first_media(self, sources: set[str], capture: CaptureLoop) -> None:
         deadline = time.monotonic() + self.first_media_timeout

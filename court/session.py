@@ -88,7 +88,9 @@ class HearingSession:
         room_name: str,
         actor: str = "clerk",
         transcription: HearingTranscription | None = None,
+        timeline: Timeline | None = None,
     ) -> None:
+        """``timeline``: the hearing's one writer when others (the server) append to it too."""
         self.sessions = sessions
         self.hearing: HearingInfo = load_hearing(sessions, hearing_id)
         self.devices = devices
@@ -98,7 +100,7 @@ class HearingSession:
         self.room_name = room_name
         self.actor = actor
         self.transcription = transcription
-        self.timeline = Timeline(sessions, hearing_id, clock)
+        self.timeline = timeline or Timeline(sessions, hearing_id, clock)
         self.lifecycle = Lifecycle.replay((e.type, e.payload) for e in self.timeline.events())
 
     @property

@@ -96,9 +96,18 @@ class Timeline:
         return list(read_events(self._sessions, self.hearing_id))
 
 
-def read_events(sessions: sessionmaker[Session], hearing_id: int) -> Iterator[TimelineEvent]:
+def read_events(
+    sessions: sessionmaker[Session], hearing_id: int, *, after: int = 0, limit: int | None = None
+) -> Iterator[TimelineEvent]:
+    """The hearing's events in order; ``after`` a sequence number (for a listener catching up)."""
     with sessions() as session:
-        rows = session.scalars(select(Event).where(Event.hearing_id == hearing_id).order_by(Event.seq))
+        query = (
+            select(Event)
+            .where(Event.hearing_id == hearing_id, Event.seq > after)
+            .order_by(Event.seq)
+            .limit(limit)
+        )
+        rows = session.scalars(query)
         for row in rows:
             yield TimelineEvent(row.seq, row.t, as_utc(row.wall), row.type, row.payload, row.actor)
 
