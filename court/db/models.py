@@ -149,11 +149,13 @@ class Evidence(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     hearing_id: Mapped[int | None] = mapped_column(
-        ForeignKey("hearings.id", ondelete="SET NULL"), nullable=True
+        ForeignKey("hearings.id", ondelete="SET NULL"), nullable=True, index=True
     )
     submitted_by: Mapped[int | None] = mapped_column(
         ForeignKey("participants.id", ondelete="SET NULL"), nullable=True
     )
+    submitter: Mapped[str] = mapped_column(String(200), default="")
+    """Who filed it as shown to people (a party's label, or the staff member for staff uploads)."""
     title: Mapped[str] = mapped_column(String(300))
     filename: Mapped[str] = mapped_column(String(300))
     media_type: Mapped[str] = mapped_column(String(100))
@@ -205,6 +207,60 @@ class RecordingSegment(Base):
     chain: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class Account(Base):
+    """A staff or viewer login (clerk, arbitrator, supervisor, observation room); parties have none."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    display_name: Mapped[str] = mapped_column(String(100), default="")
+    password_hash: Mapped[str] = mapped_column(String(200))
+    """``scrypt$n$r$p$salt$hash`` (base64): self-describing, so the cost can be raised later."""
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Invitation(Base):
+    """A party's per-hearing join code (what goes by SMS)."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    """Canonical ``ABCD-EFGH`` form."""
+    hearing_id: Mapped[int] = mapped_column(ForeignKey("hearings.id", ondelete="CASCADE"), index=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"), index=True)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class LoginSession(Base):
+    """One signed-in browser: of an account, or redeemed from an invitation (and dying with it)."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    """Only the token's hash: a leaked database does not hand out live sessions."""
+    account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    invitation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("invitations.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    role: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    client: Mapped[str] = mapped_column(Text, default="")
+    """The client as the web layer describes it (address, user agent), for the audit trail."""
 
 
 class AuditLog(Base):
