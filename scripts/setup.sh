@@ -6,12 +6,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
-APT_PACKAGES=(fonts-wqy-microhei libportaudio2)
+# chromium: the browser the web tests drive (Playwright's own browser download is never used);
+# npm: fetches hls.js, the public page's HLS player.
+APT_PACKAGES=(fonts-wqy-microhei libportaudio2 chromium)
 
 need_apt=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
+# npm may come with a Node.js from elsewhere (NodeSource): Debian's npm only when there is none.
+command -v npm >/dev/null || need_apt+=(npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null; then
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -19,7 +23,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
   else
-    echo "warning: please install ${need_apt[*]} (a CJK font and PortAudio) with your package manager" >&2
+    echo "warning: please install ${need_apt[*]} (a CJK font, PortAudio, Chromium, npm) with your package manager" >&2
   fi
 fi
 
@@ -47,3 +51,5 @@ fi
 # face-recognition sdist's test images, scikit-image's astronaut, …) into var/cache/faces; skipped
 # when already there.
 .venv/bin/python -m court.face_material var/cache/faces >/dev/null
+# hls.js for the public livestream page (from the npm registry into web/static/vendor, git-ignored).
+bash scripts/fetch_hlsjs.sh >/dev/null
