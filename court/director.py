@@ -6,15 +6,19 @@ reads a clock or a device, so the rules are tested with a fake timeline of speec
 
 The rules, every number in :class:`~court.config.DirectorConfig`:
 
-- a speaker's camera is taken once they have talked ``onset_seconds`` (a cough or a "嗯" is not a turn);
+- a speaker's camera is taken once they have talked ``onset_seconds`` (a cough or a "嗯" is not a turn),
+  counted from when the detector heard their voice begin, up to when it last heard them; somebody who
+  began over the current speaker counts only from that speaker's last word (unless the two were
+  already an overlap), so an interjection does not take the picture in the speaker's breath;
 - no shot is cut away from within ``min_hold_seconds`` (except for a dead camera or the clerk);
 - the current speaker is left after ``release_seconds`` of silence, for the wide view, unless somebody
   else is already starting to talk (then the picture waits for them instead of cutting twice);
-- two or more people on different cameras talking at once for over ``overlap_seconds`` → wide;
+- two or more people on different cameras talking at once for over ``overlap_seconds`` → wide, until
+  fewer than two are talking (a short pause of one of them does not cut back and forth);
 - everyone silent for over ``idle_seconds`` → the idle view (the arbitrators' bench, or wide);
 - a close-up held over ``max_closeup_seconds`` → wide for ``relief_seconds``, then back;
 - ``exchange_turns`` changes of speaker between cameras within ``exchange_window_seconds`` → wide,
-  until one speaker holds the floor for ``exchange_settle_seconds``;
+  until one speaker holds the floor (across their short pauses) for ``exchange_settle_seconds``;
 - a priority role (the presiding arbitrator) takes the picture even while others talk;
 - the clerk can lock a camera for a while, or turn automatic switching off (e.g. for the debate) and
   pick cameras by hand; automatic switching resumes when the lock runs out or the clerk resumes it;
@@ -29,9 +33,24 @@ from collections import deque
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol, runtime_checkable
 
 from court.config import DirectorConfig
 from court.roles import Role
+
+EPSILON = 1e-6
+"""Slack in comparing durations on the hearing clock: ticks 0.1 s apart must not miss a limit by a
+rounding error (0.8 s of talk measured as 0.7999999 s would cost a whole tick)."""
+
+
+@runtime_checkable
+class TimedSpeech(Protocol):
+    """Who is talking, with since when: the activity monitor's answer (``devices.activity.Speaking``)."""
+
+    @property
+    def since(self) -> Mapping[str, float]:
+        """Hearing-clock seconds at which each speaker's voice began, as the detector heard it."""
+        ...
 
 
 class DirectorError(Exception):
@@ -136,6 +155,8 @@ class Director:
         self._last_active: dict[str, float] = {}
         self._floor: str | None = None
         self._floor_camera: str | None = None
+        self._floor_spoke_since = 0.0
+        self._overlapping = False
         self._released: str | None = None
         self._floor_since = 0.0
         self._floor_changes: deque[float] = deque()
@@ -228,7 +249,13 @@ class Director:
     # -- the rules -----------------------------------------------------------------------------------
 
     def update(self, t: float, active: Collection[str]) -> list[DirectorEvent]:
-        """Tell the director who is talking at hearing-clock ``t``; returns the events to act on."""
+        """Tell the director who is talking at hearing-clock ``t``; returns the events to act on.
+
+        ``active`` may also say since when each speaker has been talking: a mapping of speaker to
+        hearing-clock seconds, or the activity monitor's answer (:class:`TimedSpeech`). A turn then
+        counts from when the detector heard the voice begin, not from the tick that first reported it
+        (up to a chunk and a tick later), so a speaker's camera is taken after they have really
+        talked ``onset_seconds``. Without it, a turn counts from the tick."""
         unknown = [k for k in active if k not in self.speakers]
         if unknown:
             raise DirectorError(f"unknown speaker(s): {', '.join(sorted(unknown))}")
@@ -239,7 +266,13 @@ class Director:
             self._mode = self._mode_before_lock
             self._lock_until = math.inf
             events.append(ModeChange(t, self._mode, "锁定到期 (lock expired)"))
-        self._follow_speech(t, active)
+        if isinstance(active, Mapping):
+            since: Mapping[str, float] = active
+        elif isinstance(active, TimedSpeech):
+            since = active.since
+        else:
+            since = {}
+        self._follow_speech(t, active, since)
         if self._camera is None:
             start = _Want(self._idle_camera(), Rule.START, "开始导播 (director started)")
             return events + self._cut_to(t, self._usable(start))
@@ -250,29 +283,57 @@ class Director:
                 why = f"{self._camera} 无画面 (camera delivers no frames)"
                 events += self._cut_to(t, self._usable(_Want(self._camera, Rule.FAULT, why)))
             return events
-        if dead or t - self._shot_start >= self.config.min_hold_seconds:
+        if dead or t - self._shot_start >= self.config.min_hold_seconds - EPSILON:
             events += self._cut_to(t, want)
         return events
 
-    def _follow_speech(self, t: float, active: Collection[str]) -> None:
+    def _follow_speech(self, t: float, active: Collection[str], since: Mapping[str, float]) -> None:
         c = self.config
         for key in active:
             last = self._last_active.get(key)
-            if key not in self._spurt_start or last is None or t - last > c.bridge_seconds:
-                self._spurt_start[key] = t
+            if key not in self._spurt_start or last is None or t - last > c.bridge_seconds + EPSILON:
+                # A new turn: from when the voice began, if the detector says (never in the future,
+                # nor before this speaker was last heard).
+                began = since.get(key, t)
+                start = min(t, began) if math.isfinite(began) else t
+                self._spurt_start[key] = max(start, last) if last is not None else start
             self._last_active[key] = t
         for key in list(self._spurt_start):
-            if t - self._last_active[key] > c.bridge_seconds:
+            if t - self._last_active[key] > c.bridge_seconds + EPSILON:
                 del self._spurt_start[key]
         talking = self._spurt_start
-        if self._floor is not None and t - self._last_active[self._floor] >= c.release_seconds:
+        if self._floor is not None and t - self._last_active[self._floor] >= c.release_seconds - EPSILON:
             # Released: coming back takes a full onset, like anybody else (a cough does not recall them).
             self._released, self._floor = self._floor, None
-        established = [k for k, start in talking.items() if t - start >= c.onset_seconds]
+        # Two or more on different cameras: an overlap once they have talked together long enough,
+        # and it lasts until fewer than two are talking (a short pause of one of them, which restarts
+        # their turn, does not end it and cut back and forth).
+        was_overlapping = self._overlapping
+        if len({self.speakers[k].camera for k in talking}) < 2:
+            self._overlapping = False
+        elif self._overlap(talking) > c.overlap_seconds + EPSILON:
+            self._overlapping = True
+        # Talked long enough: counted up to when they were last heard, so the bridged silence after a
+        # cough or a "嗯" does not make it a turn.
+        established = [
+            k for k, start in talking.items() if self._last_active[k] - start >= c.onset_seconds - EPSILON
+        ]
         priority = [k for k in established if self.speakers[k].role in c.priority_roles]
         new_floor: str | None = None
         if self._floor not in talking:
-            candidates = [k for k in established if k != self._floor]
+            # The floor's speaker has paused (or been released). Who began talking over them has not
+            # yet talked as the speaker: unless the two were already an overlap, their onset counts
+            # from the floor's last word, so a short interjection does not take the picture in the
+            # speaker's breath between sentences.
+            quiet = -math.inf
+            if self._floor is not None and not was_overlapping:
+                quiet = self._last_active[self._floor]
+            candidates = [
+                k
+                for k in established
+                if k != self._floor
+                and self._last_active[k] - max(talking[k], quiet) >= c.onset_seconds - EPSILON
+            ]
             if candidates:
                 new_floor = self._pick(candidates)
         elif priority and self._floor not in priority:
@@ -283,9 +344,12 @@ class Director:
                 self._floor_changes.append(t)
             self._floor, self._floor_camera, self._released = new_floor, camera, None
             self._floor_since = t
-        while self._floor_changes and t - self._floor_changes[0] > c.exchange_window_seconds:
+            self._floor_spoke_since = talking[new_floor]
+        while self._floor_changes and t - self._floor_changes[0] > c.exchange_window_seconds + EPSILON:
             self._floor_changes.popleft()
-        if self._floor in talking and t - talking[self._floor] >= c.exchange_settle_seconds:
+        # Holding the floor counts from the start of the turn that took it, across the short pauses
+        # in which nobody else takes it (a turn's own pauses do not make the exchange go on).
+        if self._floor in talking and t - self._floor_spoke_since >= c.exchange_settle_seconds - EPSILON:
             self._floor_changes.clear()
 
     def _overlap(self, talking: Mapping[str, float]) -> float:
@@ -311,7 +375,7 @@ class Director:
         c = self.config
         talking = self._spurt_start
         floor = self.speakers[self._floor] if self._floor is not None else None
-        overlapping = self._overlap(talking) > c.overlap_seconds
+        overlapping = self._overlapping
         if floor is not None and floor.key in talking and floor.role in c.priority_roles:
             others = any(self.speakers[k].camera != floor.camera for k in talking)
             if others:
@@ -337,7 +401,7 @@ class Director:
         if talking:
             return None  # somebody is starting to talk: wait for them rather than cut twice
         last_voice = max(self._last_active.values(), default=-math.inf)
-        if t - last_voice > c.idle_seconds:
+        if t - last_voice > c.idle_seconds + EPSILON:
             why = f"全场静默超过 {c.idle_seconds:g} 秒 (all silent)"
             return self._usable(_Want(self._idle_camera(), Rule.IDLE, why))
         if self._camera not in (self.wide_camera, self._idle_camera()):
@@ -354,7 +418,7 @@ class Director:
             return None
         on_closeup = self._camera == want.camera and want.camera != self.wide_camera
         # A close-up's length counts from when it showed this speaker (not from an idle shot before).
-        if on_closeup and t - max(self._shot_start, self._floor_since) >= c.max_closeup_seconds:
+        if on_closeup and t - max(self._shot_start, self._floor_since) >= c.max_closeup_seconds - EPSILON:
             self._relief_until = t + c.relief_seconds
             why = f"特写超过 {c.max_closeup_seconds:g} 秒 (close-up held too long)"
             return self._usable(_Want(self.wide_camera, Rule.LONG_CLOSEUP, why))

@@ -7,7 +7,10 @@ clearly above its floor; a channel that only carries another seat's voice leakin
 quieter than that seat's own microphone at the same moment) is not.
 
 The values are plain (:class:`ChannelActivity`): the caller names each channel's speaker (a seat id or
-a remote participant's key) and maps speakers to roles and cameras.
+a remote participant's key) and maps speakers to roles and cameras. Each active channel also says when
+its voice began (the first 32 ms window the network heard as speech), so a reader that counts how long
+somebody has talked (the camera director's onset rule) counts from the voice, not from the chunk or the
+tick that first reported it.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import av
 import numpy as np
@@ -151,6 +154,9 @@ class ChannelActivity:
     noise_floor_dbfs: float
     crosstalk: bool = False
     """Speech was heard but judged to leak in from a louder channel at the same moment."""
+    onset: float | None = None
+    """While active: hearing-clock seconds at which this run of activity began (the start of its first
+    speech window, never before the chunk after the channel was last judged inactive)."""
 
     @property
     def snr_db(self) -> float:
@@ -201,6 +207,7 @@ class ChannelDetector:
         self._state = vad.new_state()
         self._active = False
         self._last_speech: float | None = None
+        self._onset: float | None = None
         self._resampler: Any = None
         self._rate: int | None = None
 
@@ -209,7 +216,11 @@ class ChannelDetector:
         level = level_dbfs(np.asarray(chunk.samples, np.float32))
         floor = self._update_floor(level, chunk.duration)
         loud_enough = level - floor >= self.min_snr_db
+        probs = np.zeros(0, np.float32)
+        first = chunk.t
         if loud_enough or self._active:
+            # The windows cover the samples still pending from the last chunk and this chunk's.
+            first = chunk.end - (len(self._state.pending) + len(samples)) / VAD_RATE
             probs = self.vad.probabilities(self._state, samples)
             probability = float(probs.max()) if len(probs) else 0.0
         else:
@@ -219,6 +230,10 @@ class ChannelDetector:
             probability = 0.0
         needed = self.release_threshold if self._active else self.threshold
         if probability >= needed and loud_enough:
+            if not self._active:
+                # The voice began with the first window heard as speech, not at the chunk's end.
+                window = int(np.argmax(probs >= needed))
+                self._onset = min(chunk.end, max(chunk.t, first + window * WINDOW / VAD_RATE))
             self._last_speech = chunk.end
             self._active = True
         elif self._active and (
@@ -234,6 +249,7 @@ class ChannelDetector:
             probability=probability,
             level_dbfs=level,
             noise_floor_dbfs=floor,
+            onset=self._onset if self._active else None,
         )
 
     def _update_floor(self, level: float, seconds: float) -> float:
@@ -262,6 +278,27 @@ class ChannelDetector:
 
 
 ActivityListener = Callable[[ChannelActivity], None]
+
+
+class Speaking(frozenset[str]):
+    """The speakers talking now (a frozenset of their keys, so it compares equal to a plain set), and
+    in :attr:`since` since when each has been talking on the hearing clock, as detected."""
+
+    since: Mapping[str, float]
+
+    def __new__(cls, since: Mapping[str, float]) -> Self:
+        speaking = super().__new__(cls, since)
+        speaking.since = dict(since)
+        return speaking
+
+    def __reduce__(self) -> tuple[type[Self], tuple[dict[str, float]]]:
+        return (type(self), (dict(self.since),))
+
+    # Equal to any set of the same speakers, whatever the times (and said so to type checkers).
+    def __eq__(self, other: object) -> bool:
+        return frozenset.__eq__(self, other)
+
+    __hash__ = frozenset.__hash__
 
 
 class ActivityMonitor:
@@ -323,6 +360,19 @@ class ActivityMonitor:
         with self._lock:
             self._recent.setdefault(source_id, deque(maxlen=6)).append(raw)
             activity = self._judge_crosstalk(raw)
+            if activity.active:
+                previous = self._latest.get(source_id)
+                if previous is not None and previous.active and previous.onset is not None:
+                    onset = previous.onset
+                elif raw.onset is not None and raw.onset >= raw.t:
+                    onset = raw.onset
+                else:
+                    # The detector's run began before this chunk, as another seat's voice leaking in:
+                    # where in the chunk this seat's own voice began is not known, so not before its end.
+                    onset = raw.end
+                activity = replace(activity, onset=onset)
+            elif activity.onset is not None:
+                activity = replace(activity, onset=None)
             self._latest[source_id] = activity
             # Channels are read on separate threads: one judged before this chunk arrived may turn
             # out to carry this channel's voice leaking in. Correct what readers will see.
@@ -359,7 +409,7 @@ class ActivityMonitor:
         corrected = []
         for source, latest in self._latest.items():
             if latest.active and self._dominates(raw, latest):
-                self._latest[source] = replace(latest, active=False, crosstalk=True)
+                self._latest[source] = replace(latest, active=False, crosstalk=True, onset=None)
                 corrected.append(self._latest[source])
         return corrected
 
@@ -368,9 +418,15 @@ class ActivityMonitor:
         with self._lock:
             return dict(self._latest)
 
-    def speaking(self, now: float | None = None, *, max_age: float = 0.5) -> frozenset[str]:
+    def speaking(self, now: float | None = None, *, max_age: float = 0.5) -> Speaking:
         """The speakers whose channel is active, judged from chunks ending no more than ``max_age``
-        seconds before ``now`` (a channel that stopped delivering is not speaking)."""
+        seconds before ``now`` (a channel that stopped delivering is not speaking), with since when
+        each has been talking (:attr:`Speaking.since`)."""
         with self._lock:
             latest = list(self._latest.values())
-        return frozenset(a.speaker for a in latest if a.active and (now is None or now - a.end <= max_age))
+        since: dict[str, float] = {}
+        for a in latest:
+            if a.active and (now is None or now - a.end <= max_age):
+                onset = a.onset if a.onset is not None else a.t
+                since[a.speaker] = min(onset, since.get(a.speaker, onset))
+        return Speaking(since)

@@ -325,3 +325,70 @@ def test_the_director_and_program_tables_are_read_and_checked(tmp_path: Path) ->
         with pytest.raises(ConfigError) as caught:
             parse_config(_with(table, values), base=tmp_path)
         assert caught.value.key == key, (values, caught.value)
+
+
+def test_a_turn_counts_from_when_the_detector_heard_the_voice_begin() -> None:
+    # Reported from the tick at 10.0, but the detector heard the voice begin at 9.75.
+    d, events = director(), []
+    for k in range(121):
+        t = round(k * TICK, 3)
+        events += d.update(t, {"applicant": 9.75} if 10.0 <= t < 12.0 else {})
+    taken = next(c for c in cuts(events) if c.camera == "cam-applicant")
+    assert taken.t == pytest.approx(9.75 + CONFIG.onset_seconds, abs=TICK + 1e-9)
+    assert taken.t >= 9.75 + CONFIG.onset_seconds - 1e-9, "never before the voice has lasted the onset"
+    # A start in the future (a clock mismatch) is taken as now.
+    late, events = director(), []
+    for k in range(121):
+        t = round(k * TICK, 3)
+        events += late.update(t, {"applicant": 99.0} if t >= 10.0 else {})
+    taken = next(c for c in cuts(events) if c.camera == "cam-applicant")
+    assert taken.t == pytest.approx(10.0 + CONFIG.onset_seconds, abs=TICK + 1e-9)
+
+
+def test_a_burst_and_the_silence_bridged_after_it_are_not_a_turn() -> None:
+    # 0.6 s of noise: still "talking" (bridged) for 0.5 s after, but heard for less than the onset.
+    events = run(director(), {"respondent-agent": [(4.0, 4.6)]}, 10.0)
+    assert [c.camera for c in cuts(events)] == ["cam-bench"]
+
+
+def test_a_short_pause_within_an_overlap_does_not_cut_back_and_forth() -> None:
+    speech = {"applicant": [(10.0, 30.0)], "respondent-agent": [(12.0, 16.5), (17.0, 25.0)]}
+    events = run(director(), speech, 31.0)
+    overlap = next(c for c in cuts(events) if c.rule is Rule.OVERLAP)
+    after = [(c.camera, c.rule) for c in cuts(events) if c.t > overlap.t]
+    assert after == [("cam-applicant", Rule.SPEAKER)], "wide until the respondent has stopped"
+    assert next(c.t for c in cuts(events) if c.t > overlap.t) > 25.0
+
+
+def test_an_interjection_in_the_speakers_breath_does_not_take_the_picture() -> None:
+    # The respondent starts over the applicant, who pauses 0.6 s between sentences and goes on.
+    speech = {"applicant": [(10.0, 20.0), (20.6, 30.0)], "respondent-agent": [(19.5, 24.0)]}
+    events = run(director(), speech, 31.0)
+    assert not [c for c in cuts(events) if c.camera == "cam-respondent"]
+    assert [c.rule for c in cuts(events) if c.t > 11.0] == [Rule.OVERLAP, Rule.SPEAKER]
+    assert not shots_too_short(events)
+
+
+def test_a_speaker_who_starts_just_before_the_last_one_stops_takes_over_after_the_onset() -> None:
+    speech = {"applicant": [(10.0, 20.0)], "respondent-agent": [(19.7, 30.0)]}
+    events = run(director(), speech, 31.0)
+    taken = next(c for c in cuts(events) if c.camera == "cam-respondent")
+    # Counted from the applicant's last word (heard until 19.9): talked as the speaker for the onset.
+    assert taken.t == pytest.approx(19.9 + CONFIG.onset_seconds, abs=TICK + 1e-9)
+
+
+def test_an_exchange_settles_when_one_speaker_holds_the_floor_across_a_pause() -> None:
+    speech: dict[str, list[tuple[float, float]]] = {"applicant": [], "respondent-agent": []}
+    t, who = 10.0, "applicant"
+    while t < 30.0:
+        speech[who].append((t, t + 2.4))
+        t += 2.6
+        who = "respondent-agent" if who == "applicant" else "applicant"
+    start = t + 0.2
+    # The applicant holds the floor, with a 0.7 s breath after 3 s.
+    speech["applicant"] += [(start, start + 3.0), (start + 3.7, start + 12.0)]
+    events = run(director(), speech, start + 13.0)
+    assert any(c.rule is Rule.EXCHANGE for c in cuts(events))
+    settled = [c for c in cuts(events) if c.t > 30.0]
+    assert [c.camera for c in settled] == ["cam-applicant"]
+    assert settled[0].t == pytest.approx(start + CONFIG.exchange_settle_seconds, abs=TICK + 1e-9)

@@ -16,6 +16,7 @@ from devices.activity import (
     ChannelActivity,
     ChannelDetector,
     SileroVad,
+    Speaking,
     VadModelNotFound,
     find_vad_model,
     level_dbfs,
@@ -113,6 +114,26 @@ def test_speech_is_found_and_silence_is_not(vad: SileroVad, speech: list[Samples
     # The level is reported in dBFS and the floor stays at the room noise.
     assert float(np.median([a.level_dbfs for a in acts if a.active])) == pytest.approx(-22.0, abs=4.0)
     assert acts[-1].noise_floor_dbfs == pytest.approx(-60.0, abs=3.0)
+
+
+def test_each_run_of_activity_says_when_the_voice_began(vad: SileroVad, speech: list[Samples]) -> None:
+    # Lines starting at several places within a 100 ms chunk: the onset is the voice's, not the chunk's.
+    for lead in (1.0, 1.037, 1.071):
+        x = np.concatenate([np.zeros(int(lead * RATE), np.float32), scaled(speech[0], -22.0)])
+        x = x + room_noise(len(x), -60.0, seed=10)
+        truth = speech_spans(x, RATE)[0][0]
+        monitor = ActivityMonitor({"mic-applicant": "applicant"}, vad)
+        heard: list[Speaking] = []
+        for i in range(0, int(3.0 * RATE), CHUNK):
+            monitor("mic-applicant", AudioChunk(x[i : i + CHUNK], RATE, i / RATE))
+            heard.append(monitor.speaking())
+        first = next(k for k, h in enumerate(heard) if h)
+        since = heard[first].since["applicant"]
+        assert truth - 0.04 <= since <= truth + 0.12, (lead, truth, since)
+        assert since < (first + 1) * CHUNK / RATE, "before the end of the chunk that first reported it"
+        assert heard[first] == {"applicant"} and heard[first] == frozenset({"applicant"})
+        assert all(h.since == {"applicant": since} for h in heard[first:]), "one run, one onset"
+        assert monitor.snapshot()["mic-applicant"].onset == since
 
 
 def test_steady_noise_is_not_speech_and_sets_the_floor(vad: SileroVad) -> None:
