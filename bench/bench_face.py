@@ -97,7 +97,7 @@ def main() -> int:
             f"CPU {cpu:.0f} ms ({goal}){verdict}"
         )
         tracked = detection_only(analyzer, face, width, height, args.frames)
-        print(f"  of which detection and alignment {tracked:.0f} ms, the rest is dlib's ResNet embedding")
+        print(f"  of which detection and alignment {tracked:.0f} ms, the rest is the ResNet embedding")
 
     # Who is enrolled with which photo, and every probe picture of every person.
     photos: dict[str, list[tuple[str, Image]]] = {

@@ -83,6 +83,7 @@ FACE_CONFIG_KEYS = {
     "liveness": ("check", bool),
     "liveness_min_turn": ("liveness", float),
     "liveness_min_depth": ("liveness", float),
+    "liveness_seconds": ("liveness", float),
 }
 
 
@@ -309,7 +310,7 @@ class FaceAttendance:
             visit.decision = visit.verifier.add(observed.embedding)
         if visit.liveness is not None and visit.live is None:
             points = self.analyzer.landmarks68(image, observed.detection)
-            visit.live = visit.liveness.add(points)
+            visit.live = visit.liveness.add(points, t)
         arrival = self._conclude(visit, people, found, final=False)
         if arrival is not None:
             admitted.append(arrival)

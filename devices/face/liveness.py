@@ -52,6 +52,11 @@ class LivenessSettings:
     is judged a picture that was moved, rather than a person who stood still."""
     frames: int = 12
     """Frames of the visit the check may use before it answers."""
+    seconds: float = 6.0
+    """Time the person gets to follow the prompt: when frames come with their times, a check that has
+    not passed answers only after both ``frames`` frames and this many seconds since its first frame.
+    (A frame budget alone shrinks with a faster analyzer: 12 frames were ~5 s of a door visit when an
+    embedding took 150 ms, and ~2 s at 40 ms a frame, too short to read the prompt and turn.)"""
     challenge: bool = True
     """False: flatness alone (no prompt; the person must move a little by themselves)."""
 
@@ -122,18 +127,24 @@ class LivenessCheck:
         self._depth = 0.0
         self._motion = 0.0
         self._frames = 0
+        self._start: float | None = None
         self.result: LivenessResult | None = None
 
     @property
     def prompt(self) -> str:
         return PROMPTS[self.direction] if self.settings.challenge else "请正视摄像头并轻微转动头部"
 
-    def add(self, points: Landmarks) -> LivenessResult | None:
+    def add(self, points: Landmarks, t: float | None = None) -> LivenessResult | None:
+        """One frame's landmarks, and its time (seconds, any clock) when known: see
+        :attr:`LivenessSettings.seconds`."""
         if self.result is not None:
             return self.result
         if points.shape != (68, 2):
             raise ValueError(f"expected 68×2 landmarks, got {points.shape}")
         self._frames += 1
+        if t is not None and self._start is None:
+            self._start = t
+        waited = t is None or self._start is None or t - self._start >= self.settings.seconds
         yaw = yaw_ratio(points)
         if self._reference is None:
             self._reference, self._baseline = points, yaw
@@ -146,7 +157,7 @@ class LivenessCheck:
         s = self.settings
         if self._turn >= s.min_turn and self._depth >= s.min_depth:
             self.result = self._result(True, "转头动作与立体结构均符合真人 (turned; not flat)")
-        elif self._frames >= s.frames:
+        elif self._frames >= s.frames and waited:
             self.result = self.finish()
         return self.result
 

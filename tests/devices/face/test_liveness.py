@@ -81,6 +81,22 @@ def test_the_same_still_on_every_frame_is_never_live() -> None:
     assert result.turn < 0.05 and result.depth < 0.02
 
 
+def test_frames_with_times_wait_for_the_person_to_turn() -> None:
+    """Fast frames do not use up the check before the person has had ``seconds`` to follow the
+    prompt; a turn that comes late still passes."""
+    image = photo("obama.jpg")
+    points = still = landmarks(image)
+    liveness = check("left")
+    for k in range(30):  # 3 s of still frames at 10 a second: more than ``frames``, less than ``seconds``
+        assert liveness.add(still, 0.1 * k) is None
+    result = liveness.add(landmarks(head_turn(image, points, 22)), 3.2)
+    assert result is not None and result.live is True, result
+    # Still frames past both limits: answered (not live).
+    liveness = check("left")
+    answers = [liveness.add(still, 0.5 * k) for k in range(14)]
+    assert answers[11] is None and answers[12] is not None and answers[12].live is not True
+
+
 def test_yaw_and_flatness_measures() -> None:
     points = landmarks(photo("obama.jpg"))
     assert abs(yaw_ratio(points)) < 0.15
