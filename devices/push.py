@@ -1,0 +1,417 @@
+"""Devices fed by pushing: a remote party's camera and microphone as the recorder sees them.
+
+Whoever receives the remote media (a WebRTC track, see ``web/rtc.py``) calls :meth:`PushCamera.push`
+and :meth:`PushMicrophone.push`; the capture loop reads them like any other camera or microphone.
+Both fault (:class:`~devices.interfaces.DeviceFault`) when nothing has arrived for ``stale_seconds``,
+so the recording logs the gap instead of stalling, and they resume as soon as pushes resume (after a
+reconnection the same devices are fed again). :meth:`detach` says the far end is gone: reads fault at
+once with the given reason until the next push.
+
+Staleness is measured in real (monotonic) seconds, not on the hearing clock: the remote party pushes
+in real time even when a simulated hearing runs on a faster clock. Media is stamped on the hearing
+clock at arrival.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import deque
+
+import av
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from devices.clock import Clock
+from devices.interfaces import DeviceFault, DeviceKind, DeviceStatus
+from devices.media import AudioChunk, Image, Samples, VideoFrame
+
+_CLOSED = "设备已关闭 (device closed)"
+
+
+def letterbox(image: Image, width: int, height: int) -> Image:
+    """``image`` scaled to fit ``width``×``height`` without distortion, centred on black bars."""
+    h, w = image.shape[:2]
+    if (w, h) == (width, height):
+        return np.ascontiguousarray(image, dtype=np.uint8)
+    f = min(width / w, height / h)
+    nw, nh = max(1, min(width, round(w * f))), max(1, min(height, round(h * f)))
+    # INTER_AREA when shrinking avoids aliasing on text and faces; bilinear is enough when enlarging.
+    interpolation = cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR
+    resized = np.asarray(cv2.resize(image, (nw, nh), interpolation=interpolation), dtype=np.uint8)
+    if (nw, nh) == (width, height):
+        return resized
+    out = np.zeros((height, width, 3), np.uint8)
+    x, y = (width - nw) // 2, (height - nh) // 2
+    out[y : y + nh, x : x + nw] = resized
+    return out
+
+
+def _status(device_id: str, kind: DeviceKind, ready: bool, detail: str) -> DeviceStatus:
+    return DeviceStatus(device_id, kind, ready, detail)
+
+
+class PushCamera:
+    """A :class:`~devices.interfaces.Camera` fed by :meth:`push` (see the module doc).
+
+    Pushed pictures of any size are letterboxed to the declared ``width``×``height`` so the
+    recorder's stream format stays fixed; pushes faster than ``fps`` are thinned (the recorder was
+    told ``fps``, and resizing frames nobody keeps is wasted CPU).
+    """
+
+    def __init__(
+        self,
+        device_id: str,
+        clock: Clock,
+        *,
+        width: int = 640,
+        height: int = 480,
+        fps: float = 25.0,
+        stale_seconds: float = 2.0,
+    ) -> None:
+        if width <= 0 or height <= 0 or width % 2 or height % 2 or fps <= 0 or stale_seconds <= 0:
+            raise ValueError(f"{device_id}: bad push camera format {width}x{height} @ {fps} fps")
+        self._id = device_id
+        self._clock = clock
+        self._width = width
+        self._height = height
+        self._fps = float(fps)
+        self.stale_seconds = float(stale_seconds)
+        # Two frames absorb the jitter between arrival and the capture thread without adding latency.
+        self._frames: deque[VideoFrame] = deque(maxlen=2)
+        self._cond = threading.Condition()
+        self._closed = False
+        self._detached: str | None = None
+        self._since = time.monotonic()
+        """Real time of the last push (or of creation / detachment, before any push)."""
+        self._pushed = False
+        self._burst = max(2.0, self._fps / 2)
+        """Up to half a second of frames may arrive at once and all be kept."""
+        self._credit = self._burst
+        self._last_push = time.monotonic()
+        self._last_t = -math.inf
+        self.pushed = 0
+        self.thinned = 0
+
+    # --- Device -----------------------------------------------------------------------------------
+
+    @property
+    def device_id(self) -> str:
+        return self._id
+
+    @property
+    def kind(self) -> DeviceKind:
+        return DeviceKind.CAMERA
+
+    @property
+    def width(self) -> int:
+        return self._width
+
+    @property
+    def height(self) -> int:
+        return self._height
+
+    @property
+    def fps(self) -> float:
+        return self._fps
+
+    def check(self) -> DeviceStatus:
+        try:
+            with self._cond:
+                problem = self._problem(time.monotonic())
+                age = time.monotonic() - self._since
+            if problem is not None:
+                return _status(self._id, DeviceKind.CAMERA, False, problem)
+            return _status(
+                self._id,
+                DeviceKind.CAMERA,
+                True,
+                f"远程画面 (remote video) {self._width}x{self._height}, last frame {age:.1f} s ago",
+            )
+        except Exception as exc:
+            return _status(self._id, DeviceKind.CAMERA, False, f"检测失败 (check failed): {exc!r}")
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._frames.clear()
+            self._cond.notify_all()
+
+    # --- feeding ----------------------------------------------------------------------------------
+
+    def push(self, image: Image) -> None:
+        """Hand in the remote party's next picture (H×W×3 BGR uint8, any size). Ignored once closed."""
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise ValueError(
+                f"{self._id}: expected an H×W×3 uint8 BGR image, got {image.dtype} {image.shape}"
+            )
+        mono = time.monotonic()
+        with self._cond:
+            if self._closed:
+                return
+            self.pushed += 1
+            self._since = mono
+            self._pushed = True
+            self._detached = None
+            # A token bucket: the average rate is held to ``fps`` while frames that arrive bunched up
+            # (network jitter, a decoder thread catching up on a busy box) are all kept.
+            self._credit = min(self._burst, self._credit + (mono - self._last_push) * self._fps)
+            self._last_push = mono
+            if self._credit < 1.0:
+                self.thinned += 1
+                return
+            self._credit -= 1.0
+        # Resize outside the lock: it is the costly part, and read() must not wait for it.
+        picture = letterbox(image, self._width, self._height)
+        with self._cond:
+            if self._closed:
+                return
+            t = max(self._clock.now(), self._last_t)
+            self._last_t = t
+            self._frames.append(VideoFrame(picture, t))
+            self._cond.notify_all()
+
+    def detach(self, reason: str) -> None:
+        """The far end is gone: reads fault at once with ``reason`` until the next push."""
+        with self._cond:
+            self._detached = reason
+            self._frames.clear()
+            self._credit = self._burst  # the first pictures after a reconnection are always kept
+            self._since = time.monotonic()
+            self._cond.notify_all()
+
+    # --- reading ----------------------------------------------------------------------------------
+
+    def read(self) -> VideoFrame:
+        """Block until the next pushed frame; :class:`DeviceFault` when closed, detached or starved."""
+        with self._cond:
+            while True:
+                if self._frames and not self._closed:
+                    return self._frames.popleft()
+                mono = time.monotonic()
+                problem = self._problem(mono)
+                if problem is not None:
+                    raise DeviceFault(self._id, problem)
+                self._cond.wait(self._since + self.stale_seconds - mono)
+
+    def _problem(self, mono: float) -> str | None:
+        if self._closed:
+            return _CLOSED
+        if self._detached is not None:
+            return self._detached
+        idle = mono - self._since
+        if idle >= self.stale_seconds:
+            what = "no video from the remote party" if self._pushed else "no video from the remote party yet"
+            return f"远程画面中断：{idle:.0f} 秒未收到远程画面 ({what} for {idle:.0f} s)"
+        return None
+
+
+class PushMicrophone:
+    """A :class:`~devices.interfaces.Microphone` fed by :meth:`push` (see the module doc).
+
+    Pushed audio is mixed down to mono and resampled (FFmpeg's libswresample, stateful across pushes
+    so chunk edges do not click) to ``sample_rate``. Samples are stamped by count from an anchor set at
+    the first push after a gap (arrival time minus the pushed duration), so consecutive chunks are
+    exactly contiguous while connected. When the remote audio falls behind real time by more than
+    ``drift_seconds`` (a network stall), the gap is filled with silence; when it runs ahead (the burst
+    after a stall), the excess is dropped, so stamps stay within ``drift_seconds`` of arrival time.
+    """
+
+    def __init__(
+        self,
+        device_id: str,
+        clock: Clock,
+        *,
+        sample_rate: int = 16000,
+        stale_seconds: float = 2.0,
+        drift_seconds: float = 0.5,
+        max_buffer_seconds: float = 2.0,
+    ) -> None:
+        if sample_rate <= 0 or stale_seconds <= 0 or drift_seconds <= 0 or max_buffer_seconds <= 0:
+            raise ValueError(f"{device_id}: bad push microphone settings")
+        self._id = device_id
+        self._clock = clock
+        self._rate = int(sample_rate)
+        self.stale_seconds = float(stale_seconds)
+        self.drift_seconds = float(drift_seconds)
+        self.max_buffer_seconds = float(max_buffer_seconds)
+        self._cond = threading.Condition()
+        self._buf: Samples = np.zeros(0, np.float32)
+        self._pos: int | None = None
+        """Hearing-clock sample index of ``_buf[0]``; None until the next push anchors it."""
+        self._read_end = -(1 << 62)
+        """Sample index after the last chunk returned: stamps never go back before it."""
+        self._closed = False
+        self._detached: str | None = None
+        self._since = time.monotonic()
+        self._pushed = False
+        self._resampler: av.AudioResampler | None = None
+        self._resampler_rate = 0
+        self.silence_filled = 0.0
+        """Seconds of silence inserted for stalls (for the clerk's diagnostics)."""
+        self.dropped = 0.0
+        """Seconds of pushed audio dropped (late bursts, a reader that fell behind)."""
+
+    # --- Device -----------------------------------------------------------------------------------
+
+    @property
+    def device_id(self) -> str:
+        return self._id
+
+    @property
+    def kind(self) -> DeviceKind:
+        return DeviceKind.MICROPHONE
+
+    @property
+    def sample_rate(self) -> int:
+        return self._rate
+
+    def check(self) -> DeviceStatus:
+        try:
+            with self._cond:
+                problem = self._problem(time.monotonic())
+                age = time.monotonic() - self._since
+            if problem is not None:
+                return _status(self._id, DeviceKind.MICROPHONE, False, problem)
+            return _status(
+                self._id,
+                DeviceKind.MICROPHONE,
+                True,
+                f"远程声音 (remote audio) {self._rate} Hz, last push {age:.1f} s ago",
+            )
+        except Exception as exc:
+            return _status(self._id, DeviceKind.MICROPHONE, False, f"检测失败 (check failed): {exc!r}")
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._buf = np.zeros(0, np.float32)
+            self._cond.notify_all()
+
+    # --- feeding ----------------------------------------------------------------------------------
+
+    def push(
+        self, samples: npt.NDArray[np.float32] | npt.NDArray[np.int16], sample_rate: int, channels: int = 1
+    ) -> None:
+        """Hand in remote audio: float32 in [-1, 1] or int16 PCM, either 1-D (interleaved when
+        ``channels`` > 1) or 2-D (samples, channels). Ignored once closed."""
+        if sample_rate <= 0 or channels <= 0:
+            raise ValueError(f"{self._id}: bad audio format {sample_rate} Hz × {channels}")
+        a = np.asarray(samples)
+        if a.dtype == np.int16:
+            a = a.astype(np.float32) * np.float32(1 / 32768)
+        elif a.dtype != np.float32:
+            raise ValueError(f"{self._id}: audio must be float32 or int16, got {a.dtype}")
+        if a.ndim == 1:
+            if len(a) % channels:
+                raise ValueError(f"{self._id}: {len(a)} interleaved samples is not a multiple of {channels}")
+            a = a.reshape(-1, channels)
+        elif a.ndim != 2 or a.shape[1] != channels:
+            raise ValueError(f"{self._id}: expected (samples, {channels}) audio, got shape {a.shape}")
+        mono: Samples = np.ascontiguousarray(a.mean(axis=1) if channels > 1 else a[:, 0], dtype=np.float32)
+        with self._cond:
+            if self._closed:
+                return
+            converted = self._resample(mono, sample_rate)
+            self._append(converted)
+
+    def _resample(self, mono: Samples, rate: int) -> Samples:
+        if rate == self._rate:
+            return mono
+        if self._resampler is None or self._resampler_rate != rate:
+            self._resampler = av.AudioResampler(format="flt", layout="mono", rate=self._rate)
+            self._resampler_rate = rate
+        frame = av.AudioFrame.from_ndarray(mono.reshape(1, -1), format="flt", layout="mono")
+        frame.sample_rate = rate
+        out = [f.to_ndarray().reshape(-1) for f in self._resampler.resample(frame)]
+        return np.concatenate(out).astype(np.float32, copy=False) if out else np.zeros(0, np.float32)
+
+    def _append(self, samples: Samples) -> None:
+        mono = time.monotonic()
+        if mono - self._since >= self.stale_seconds:
+            # Back after a starvation nobody read: a new run, not seconds of made-up silence.
+            self._buf = np.zeros(0, np.float32)
+            self._pos = None
+        self._since = mono
+        self._pushed = True
+        self._detached = None
+        now = round(self._clock.now() * self._rate)
+        n = len(samples)
+        if self._pos is None:
+            # First audio after a gap: it was spoken over the span that ends now.
+            self._pos = max(now - n, self._read_end)
+            self._buf = samples.copy()
+        else:
+            end = self._pos + len(self._buf)
+            drift = round(self.drift_seconds * self._rate)
+            if now - (end + n) > drift:
+                # A stall: fill the real time that passed with silence so stamps stay true.
+                gap = now - (end + n)
+                self.silence_filled += gap / self._rate
+                self._buf = np.concatenate([self._buf, np.zeros(gap, np.float32), samples])
+            elif end + n - now > drift:
+                # Running ahead of real time (the burst after a stall): keep only what fits.
+                keep = max(0, now + drift - end)
+                self.dropped += (n - keep) / self._rate
+                if keep:
+                    self._buf = np.concatenate([self._buf, samples[:keep]])
+            else:
+                self._buf = np.concatenate([self._buf, samples])
+        limit = round(self.max_buffer_seconds * self._rate)
+        if len(self._buf) > limit:
+            # Nobody is reading (the capture loop waits to retry): keep the newest audio only.
+            surplus = len(self._buf) - limit
+            self.dropped += surplus / self._rate
+            self._buf = self._buf[surplus:]
+            self._pos += surplus
+        self._cond.notify_all()
+
+    def detach(self, reason: str) -> None:
+        """The far end is gone: reads fault at once with ``reason`` until the next push."""
+        with self._cond:
+            self._detached = reason
+            self._reset()
+            self._since = time.monotonic()
+            self._cond.notify_all()
+
+    def _reset(self) -> None:
+        self._buf = np.zeros(0, np.float32)
+        self._pos = None
+        self._resampler = None
+
+    # --- reading ----------------------------------------------------------------------------------
+
+    def read(self, seconds: float) -> AudioChunk:
+        """Block until ``seconds`` of audio are available and return exactly that much;
+        :class:`DeviceFault` when closed, detached or starved (what was buffered is then discarded:
+        the next push starts a new, freshly stamped run)."""
+        n = max(1, round(seconds * self._rate))
+        with self._cond:
+            while True:
+                if self._closed:
+                    raise DeviceFault(self._id, _CLOSED)
+                if self._detached is None and self._pos is not None and len(self._buf) >= n:
+                    chunk = AudioChunk(self._buf[:n].copy(), self._rate, self._pos / self._rate)
+                    self._buf = self._buf[n:]
+                    self._pos += n
+                    self._read_end = self._pos
+                    return chunk
+                mono = time.monotonic()
+                problem = self._problem(mono)
+                if problem is not None:
+                    self._reset()
+                    raise DeviceFault(self._id, problem)
+                self._cond.wait(self._since + self.stale_seconds - mono)
+
+    def _problem(self, mono: float) -> str | None:
+        if self._closed:
+            return _CLOSED
+        if self._detached is not None:
+            return self._detached
+        idle = mono - self._since
+        if idle >= self.stale_seconds:
+            what = "no audio from the remote party" if self._pushed else "no audio from the remote party yet"
+            return f"远程声音中断：{idle:.0f} 秒未收到远程声音 ({what} for {idle:.0f} s)"
+        return None
