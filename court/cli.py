@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from datetime import datetime
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from court.config import ConfigError, load_config
@@ -86,6 +87,10 @@ def _parser() -> argparse.ArgumentParser:
 
     for feature in (cli_face, cli_director, cli_bilu, cli_transcribe):
         feature.register(commands)
+    # Commands of installed parts that depend on `court` (e.g. `serve` from `web`): `court` must not
+    # import them itself.
+    for entry in entry_points(group="court.commands"):
+        entry.load()(commands)
     return parser
 
 

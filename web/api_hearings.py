@@ -1,0 +1,384 @@
+"""The hearing: its state, its timeline as it happens, and the clerk's controls (the one-click start,
+phases, invitations, the lobby, the director, masks, the public stream, the mediation caucus)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from court.accounts import AccessRole, Principal
+from court.cases import CaseError, load_hearing
+from court.db.models import Attendance, Hearing
+from court.host import HearingHost
+from court.lifecycle import Phase
+from court.timeline import TimelineEvent, read_events
+from web.context import ServerContext
+from web.security import AnyPrincipal, ApiError, Clerk, check_hearing, context
+
+router = APIRouter(prefix="/api", tags=["hearings"])
+
+Ctx = Annotated[ServerContext, Depends(context)]
+
+PARTY_EVENTS = (
+    "hearing.",
+    "attendance.present",
+    "attendance.absent",
+    "attendance.checked",
+    "rules.",
+    "utterance",
+    "evidence.",
+    "caucus.",
+    "bilu.",
+    "startup.completed",
+    "livestream.",
+)
+"""What a party (and a viewer) sees of the timeline: not device internals, face scores of others,
+or the lobby of the other side."""
+
+
+def visible(principal: Principal, event: TimelineEvent) -> bool:
+    if principal.is_staff:
+        return True
+    if event.type.startswith("remote.") and principal.role is AccessRole.PARTY:
+        return event.payload.get("participant_id") == principal.participant_id
+    return event.type.startswith(PARTY_EVENTS)
+
+
+def event_json(event: TimelineEvent) -> dict[str, Any]:
+    return event.to_json()
+
+
+def host_for(ctx: ServerContext, principal: Principal, hearing_id: int) -> HearingHost:
+    check_hearing(principal, hearing_id)
+    try:
+        return ctx.hosts.get(hearing_id)
+    except CaseError:
+        raise ApiError(404, "no_hearing", f"没有这个庭审 {hearing_id} (no such hearing)") from None
+
+
+# -- reading -----------------------------------------------------------------------------------------
+
+
+@router.get("/hearings")
+async def hearings(principal: AnyPrincipal, ctx: Ctx) -> list[dict[str, Any]]:
+    def rows() -> list[dict[str, Any]]:
+        with ctx.sessions() as session:
+            ids = list(session.scalars(select(Hearing.id).order_by(Hearing.id)))
+        out = []
+        for hid in ids:
+            if not principal.may_see(hid):
+                continue
+            info = load_hearing(ctx.sessions, hid)
+            out.append(
+                {
+                    "hearing_id": hid,
+                    "case_number": info.case_number,
+                    "cause": info.cause,
+                    "kind": info.kind,
+                    "livestream_allowed": info.livestream_allowed,
+                }
+            )
+        return out
+
+    return await run_in_threadpool(rows)
+
+
+@router.get("/hearings/{hearing_id}")
+async def hearing(hearing_id: int, principal: AnyPrincipal, ctx: Ctx) -> dict[str, Any]:
+    host = host_for(ctx, principal, hearing_id)
+
+    def body() -> dict[str, Any]:
+        snap = host.snapshot()
+        snap["participants"] = [
+            {
+                "id": p.id,
+                "role": p.role.value,
+                "role_label": p.role.label,
+                "name": p.name,
+                "seat": p.seat_id,
+                "remote": p.remote,
+            }
+            for p in host.hearing.participants
+        ]
+        with ctx.sessions() as session:
+            rows = session.scalars(
+                select(Attendance).where(Attendance.hearing_id == hearing_id).order_by(Attendance.event_seq)
+            )
+            snap["attendance"] = [
+                {
+                    "participant_id": a.participant_id,
+                    "name": a.name,
+                    "role": a.role,
+                    "status": a.status,
+                    "method": a.method,
+                    "t": a.t,
+                    "arrived_at": a.arrived_at.isoformat(),
+                    "similarity": a.similarity if principal.is_staff else None,
+                }
+                for a in rows
+            ]
+        if not principal.is_staff:
+            snap.pop("devices", None)
+            snap.pop("error", None)
+            snap["remotes"] = [r for r in snap["remotes"] if r["participant_id"] == principal.participant_id]
+        snap["you"] = {"role": principal.role.value, "participant_id": principal.participant_id}
+        return snap
+
+    return await run_in_threadpool(body)
+
+
+@router.get("/hearings/{hearing_id}/events")
+async def events(
+    hearing_id: int, principal: AnyPrincipal, ctx: Ctx, after: Annotated[int, Query(ge=0)] = 0
+) -> list[dict[str, Any]]:
+    check_hearing(principal, hearing_id)
+    found = await run_in_threadpool(
+        lambda: list(read_events(ctx.sessions, hearing_id, after=after, limit=1000))
+    )
+    return [event_json(e) for e in found if visible(principal, e)]
+
+
+@router.get("/hearings/{hearing_id}/events/stream", response_class=StreamingResponse)
+async def event_stream(
+    hearing_id: int,
+    request: Request,
+    principal: AnyPrincipal,
+    ctx: Ctx,
+    after: Annotated[int, Query(ge=0)] = 0,
+) -> StreamingResponse:
+    """Server-Sent Events: every visible timeline event as it is written (``id:`` is its seq, so a
+    browser that reconnects carries on where it stopped)."""
+    check_hearing(principal, hearing_id)
+    last = int(request.headers.get("last-event-id") or after)
+
+    async def stream() -> AsyncIterator[str]:
+        nonlocal last
+        quiet = 0.0
+        yield "retry: 2000\n\n"
+        while not await request.is_disconnected():
+            found = await run_in_threadpool(_read, ctx, hearing_id, last)
+            for event in found:
+                last = event.seq
+                if visible(principal, event):
+                    data = json.dumps(event_json(event), ensure_ascii=False)
+                    yield f"id: {event.seq}\nevent: timeline\ndata: {data}\n\n"
+            if found:
+                quiet = 0.0
+                continue
+            await asyncio.sleep(0.25)
+            quiet += 0.25
+            if quiet >= 15:
+                quiet = 0.0
+                yield ": keep-alive\n\n"
+
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+    )
+
+
+def _read(ctx: ServerContext, hearing_id: int, after: int) -> list[TimelineEvent]:
+    return list(read_events(ctx.sessions, hearing_id, after=after, limit=500))
+
+
+# -- the clerk's controls ------------------------------------------------------------------------------
+
+
+class ReasonBody(BaseModel):
+    reason: str = Field(default="", max_length=500)
+
+
+class PhaseBody(BaseModel):
+    phase: Phase
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class InviteBody(BaseModel):
+    participant_id: int
+
+
+class DirectorBody(BaseModel):
+    action: str = Field(pattern="^(auto|manual|select|lock)$")
+    camera: str | None = None
+    seconds: float | None = Field(default=None, gt=0, le=3600)
+    reason: str = Field(default="", max_length=500)
+
+
+class MaskBody(BaseModel):
+    target: str = Field(min_length=1, max_length=60, description='a camera id, or "*" for the whole feed')
+    mode: str | None = Field(default=None, pattern="^(blur|slate)$", description="null lifts the mask")
+    reason: str = Field(default="", max_length=500)
+
+
+class LivestreamBody(BaseModel):
+    on: bool
+    reason: str = Field(default="", max_length=500)
+
+
+class CaucusBody(BaseModel):
+    side: str = Field(pattern="^(applicant|respondent)$")
+
+
+class PresenceBody(BaseModel):
+    participant_id: int
+    reason: str = Field(min_length=1, max_length=500)
+
+
+@router.post("/hearings/{hearing_id}/start")
+async def start(hearing_id: int, principal: Clerk, ctx: Ctx) -> dict[str, Any]:
+    host = host_for(ctx, principal, hearing_id)
+    await run_in_threadpool(host.start)
+    return host.snapshot()
+
+
+@router.post("/hearings/{hearing_id}/open")
+async def open_hearing(hearing_id: int, principal: Clerk, ctx: Ctx) -> dict[str, Any]:
+    host = host_for(ctx, principal, hearing_id)
+    return event_json(await run_in_threadpool(host.open))
+
+
+@router.post("/hearings/{hearing_id}/phase")
+async def phase(hearing_id: int, body: PhaseBody, principal: Clerk, ctx: Ctx) -> dict[str, Any]:
+    host = host_for(ctx, principal, hearing_id)
+    return event_json(await run_in_threadpool(host.change_phase, body.phase, body.reason))
+
+
+@router.post("/hearings/{hearing_id}/recess")
+async def recess(hearing_id: int, body: ReasonBody, principal: Clerk, ctx: Ctx) -> dict[str, Any]:
+    host = host_for(ctx, principal, hearing_id)
+    return event_json(await run_in_threadpool(host.recess, body.reason or "休庭"))
+
+
+@router.post("/hearings/{hearing_id}/resume")
+async def resume(hearing_id: int, principal: Clerk, ctx: Ctx) -> dict[str, Any]:
+    host = host_for(ctx, principal, hearing_id)
+    return event_json(await run_in_threadpool(host.resume))
+
+
+@router.post("/hearings/{hearing_id}/close")
+async def close(hearing_id: int, principal: Clerk, ctx: Ctx) -> dict[str, Any]:
+    host = host_for(ctx, principal, hearing_id)
+    hls = ctx.hls.pop(hearing_id, None)
+    if hls is not None:
+        await run_in_threadpool(hls.kill, "闭庭 (hearing closed)")
+    event = event_json(await run_in_threadpool(host.close))
+    hub = ctx.rtc.pop(hearing_id, None)
+    if hub is not None:
+        await hub.close()
+    return event
+
+
+@router.post("/hearings/{hearing_id}/attendance")
+async def confirm_presence(
+    hearing_id: int, body: PresenceBody, principal: Clerk, ctx: Ctx
+) -> dict[str, bool]:
+    host = host_for(ctx, principal, hearing_id)
+    await run_in_threadpool(
+        lambda: host.confirm_presence(body.participant_id, body.reason, actor=principal.actor)
+    )
+    return {"ok": True}
+
+
+@router.post("/hearings/{hearing_id}/invitations")
+async def invite(
+    hearing_id: int, body: InviteBody, request: Request, principal: Clerk, ctx: Ctx
+) -> dict[str, Any]:
+    check_hearing(principal, hearing_id)
+    try:
+        info = await run_in_threadpool(
+            lambda: ctx.accounts.invite(hearing_id, body.participant_id, actor=principal.actor)
+        )
+    except (CaseError, ValueError) as exc:
+        raise ApiError(400, "bad_participant", str(exc)) from None
+    base = ctx.public_url or str(request.base_url).rstrip("/")
+    return {
+        "code": info.code,
+        "url": f"{base}/join?code={info.code}",
+        "expires_at": info.expires_at.isoformat(),
+        "participant_id": body.participant_id,
+    }
+
+
+@router.delete("/invitations/{code}")
+async def revoke(code: str, principal: Clerk, ctx: Ctx) -> dict[str, bool]:
+    try:
+        await run_in_threadpool(lambda: ctx.accounts.revoke_invitation(code, actor=principal.actor))
+    except Exception as exc:
+        raise ApiError(404, "unknown_invitation", f"没有这个邀请码 (no such invitation): {exc}") from None
+    return {"ok": True}
+
+
+@router.post("/hearings/{hearing_id}/remote/{participant_id}/admit")
+async def admit(hearing_id: int, participant_id: int, principal: Clerk, ctx: Ctx) -> dict[str, Any]:
+    host = host_for(ctx, principal, hearing_id)
+    party = await run_in_threadpool(lambda: host.admit(participant_id, actor=principal.actor))
+    return party.to_json()
+
+
+@router.post("/hearings/{hearing_id}/remote/{participant_id}/reject")
+async def reject(
+    hearing_id: int, participant_id: int, body: ReasonBody, principal: Clerk, ctx: Ctx
+) -> dict[str, Any]:
+    host = host_for(ctx, principal, hearing_id)
+    party = await run_in_threadpool(lambda: host.reject(participant_id, body.reason, actor=principal.actor))
+    return party.to_json()
+
+
+@router.post("/hearings/{hearing_id}/director")
+async def direct(hearing_id: int, body: DirectorBody, principal: Clerk, ctx: Ctx) -> dict[str, Any]:
+    host = host_for(ctx, principal, hearing_id)
+    await run_in_threadpool(
+        lambda: host.direct(
+            body.action, camera=body.camera, seconds=body.seconds, reason=body.reason, actor=principal.actor
+        )
+    )
+    return host.snapshot()
+
+
+@router.post("/hearings/{hearing_id}/mask")
+async def mask(hearing_id: int, body: MaskBody, principal: Clerk, ctx: Ctx) -> dict[str, Any]:
+    host = host_for(ctx, principal, hearing_id)
+    await run_in_threadpool(lambda: host.mask(body.target, body.mode, body.reason, actor=principal.actor))
+    return host.snapshot()
+
+
+@router.post("/hearings/{hearing_id}/livestream")
+async def livestream(hearing_id: int, body: LivestreamBody, principal: Clerk, ctx: Ctx) -> dict[str, Any]:
+    """Approve the public stream (cases approved for livestream only) or cut it at once: the kill
+    switch deletes what the public has not yet seen."""
+    host = host_for(ctx, principal, hearing_id)
+    await run_in_threadpool(lambda: host.set_public(body.on, body.reason, actor=principal.actor))
+    from web.public import start_public, stop_public
+
+    if body.on:
+        await run_in_threadpool(start_public, ctx, host)
+    else:
+        await run_in_threadpool(stop_public, ctx, hearing_id, body.reason or "书记员切断直播 (kill switch)")
+    return host.snapshot()
+
+
+@router.post("/hearings/{hearing_id}/caucus")
+async def caucus(hearing_id: int, body: CaucusBody, principal: AnyPrincipal, ctx: Ctx) -> dict[str, Any]:
+    if not principal.is_staff:
+        raise ApiError(403, "staff_only", "仅限书记员和仲裁员 (clerks and arbitrators only)")
+    host = host_for(ctx, principal, hearing_id)
+    await run_in_threadpool(lambda: host.start_caucus(body.side, actor=principal.actor))
+    return host.snapshot()
+
+
+@router.delete("/hearings/{hearing_id}/caucus")
+async def end_caucus(hearing_id: int, principal: AnyPrincipal, ctx: Ctx) -> dict[str, Any]:
+    if not principal.is_staff:
+        raise ApiError(403, "staff_only", "仅限书记员和仲裁员 (clerks and arbitrators only)")
+    host = host_for(ctx, principal, hearing_id)
+    await run_in_threadpool(lambda: host.end_caucus(actor=principal.actor))
+    return host.snapshot()

@@ -1,0 +1,149 @@
+"""A party's face check before entering, and the WebRTC offers of parties and viewers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Collection
+from typing import Annotated, Any
+
+import cv2
+import numpy as np
+from fastapi import APIRouter, Depends, File, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+
+from court.accounts import AccessRole
+from court.face_attendance import face_settings, verify_remote
+from court.face_enrolment import load_templates
+from court.host import GatedAudio, HearingHost, HostStatus, RemoteParty
+from devices.media import Image
+from web.api_hearings import host_for
+from web.context import ServerContext
+from web.rtc import RtcError, RtcHub
+from web.security import AnyPrincipal, ApiError, context, require_party
+
+router = APIRouter(prefix="/api", tags=["media"])
+
+Ctx = Annotated[ServerContext, Depends(context)]
+
+MAX_FRAMES = 12
+MAX_FRAME_BYTES = 2 * 2**20
+
+
+class Offer(BaseModel):
+    sdp: str = Field(min_length=10, max_length=100_000)
+    type: str = Field(pattern="^offer$")
+
+
+@router.post("/hearings/{hearing_id}/face-check")
+async def face_check(
+    hearing_id: int,
+    principal: AnyPrincipal,
+    ctx: Ctx,
+    frames: Annotated[list[UploadFile], File(description="JPEG frames from the party's camera")],
+) -> dict[str, Any]:
+    """Compare frames from the party's camera with their enrolled ID photo: passed → the lobby."""
+    participant_id = require_party(principal, hearing_id)
+    host = host_for(ctx, principal, hearing_id)
+    if not frames or len(frames) > MAX_FRAMES:
+        raise ApiError(400, "bad_frames", f"请上传 1–{MAX_FRAMES} 张画面 (send 1 to {MAX_FRAMES} frames)")
+    images = [await _decode(frame) for frame in frames]
+
+    def check() -> dict[str, Any]:
+        templates = load_templates(ctx.sessions, [participant_id])
+        if not templates:
+            raise ApiError(
+                409, "no_id_photo", "该当事人未登记证件照，请联系书记员人工核验 (no ID photo enrolled)"
+            )
+        from devices.face import shared_analyzer
+
+        settings = face_settings(ctx.config.face)
+        result = verify_remote(
+            images,
+            templates,
+            analyzer=shared_analyzer(),
+            settings=settings.verifier,
+            liveness=settings.liveness,
+        )
+        party = host.remote_checked(
+            participant_id,
+            admitted=result.admitted,
+            similarity=result.decision.similarity,
+            report=result.report_payload(),
+        )
+        return {
+            "admitted": result.admitted,
+            "match": result.decision.match,
+            "reason": result.reason,
+            "similarity": result.decision.similarity,
+            "frames_used": result.frames_used,
+            "state": party.state.value if party else None,
+        }
+
+    return await run_in_threadpool(check)
+
+
+async def _decode(upload: UploadFile) -> Image:
+    data = await upload.read(MAX_FRAME_BYTES + 1)
+    if len(data) > MAX_FRAME_BYTES:
+        raise ApiError(413, "frame_too_large", "画面过大 (a frame is larger than 2 MB)")
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ApiError(400, "bad_frame", "画面无法解码，请上传 JPEG 或 PNG (a frame is not a JPEG/PNG image)")
+    return np.asarray(image, dtype=np.uint8)
+
+
+@router.post("/hearings/{hearing_id}/rtc")
+async def rtc_offer(hearing_id: int, offer: Offer, principal: AnyPrincipal, ctx: Ctx) -> dict[str, str]:
+    """A WebRTC offer: a party sends their camera and microphone and receives the program and the
+    sound (all but their own voice); staff and viewers receive only."""
+    host = host_for(ctx, principal, hearing_id)
+    hub = _hub(ctx, host)
+    try:
+        if principal.role is AccessRole.PARTY:
+            participant_id = require_party(principal, hearing_id)
+            party = await run_in_threadpool(host.connect, participant_id)
+            answer = await hub.party(offer.sdp, offer.type, _Receiver(host, party))
+        else:
+            answer = await hub.viewer(offer.sdp, offer.type)
+    except RtcError as exc:
+        raise ApiError(400, exc.code, f"媒体协商失败 (WebRTC negotiation failed): {exc}") from None
+    return {"sdp": answer.sdp, "type": answer.type}
+
+
+def _hub(ctx: ServerContext, host: HearingHost) -> RtcHub:
+    """The hearing's media hub: one encoding of its program for every peer."""
+    assembled = host.assembled
+    if assembled is None or host.status is not HostStatus.RUNNING:
+        raise ApiError(409, "not_running", "庭审尚未开始，请稍候 (the hearing has not started)")
+    hub = ctx.rtc.get(host.hearing_id)
+    if hub is None:
+        hub = RtcHub(assembled.live.feed, _Sound(host), fps=assembled.live.feed.fps)
+        ctx.rtc[host.hearing_id] = hub
+    return hub
+
+
+class _Sound:
+    """The hearing's sound as the hub asks for it (gated during a caucus)."""
+
+    def __init__(self, host: HearingHost) -> None:
+        self.host = host
+
+    def subscribe(self, exclude: Collection[str] = ()) -> GatedAudio:
+        return self.host.listen(exclude)
+
+
+class _Receiver:
+    """A party's media going into the hearing; a dropped connection is written to the record."""
+
+    def __init__(self, host: HearingHost, party: RemoteParty) -> None:
+        self.host = host
+        self.party = party
+        self.camera = party.camera
+        self.microphone = party.microphone
+
+    def on_closed(self, reason: str) -> None:
+        # Called on the event loop: the timeline write goes to a worker thread.
+        asyncio.get_running_loop().run_in_executor(
+            None, self.host.disconnected, self.party.participant.id, reason
+        )

@@ -1,0 +1,188 @@
+"""The live transcript (the clerk corrects it in place, plays a line's stretch of the recording) and
+the 笔录 a party reviews and signs at the end."""
+
+from __future__ import annotations
+
+import io
+from typing import Annotated, Any
+
+import soundfile
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from court.bilu import BiluError
+from court.playback import PlaybackError, audio_between
+from transcripts.bilu import canonical_text
+from web.api_hearings import host_for
+from web.context import ServerContext
+from web.security import AnyPrincipal, ApiError, Staff, check_hearing, context, require_party
+
+router = APIRouter(prefix="/api", tags=["record"])
+
+Ctx = Annotated[ServerContext, Depends(context)]
+
+
+class LineEdit(BaseModel):
+    text: str | None = Field(default=None, max_length=5000)
+    role: str | None = Field(default=None, max_length=40)
+    participant_id: int | None = None
+    reason: str = Field(default="", max_length=500)
+
+
+class SignBody(BaseModel):
+    sha256: str = Field(pattern="^[0-9a-f]{64}$", description="the version the signer reviewed")
+    agree: bool = True
+    reason: str = Field(default="", max_length=1000, description="why not, when refusing")
+    signature_png: str | None = Field(default=None, description="a drawn signature, data: URL or base64")
+
+
+@router.get("/hearings/{hearing_id}/transcript")
+async def transcript(hearing_id: int, principal: AnyPrincipal, ctx: Ctx) -> list[dict[str, Any]]:
+    host = host_for(ctx, principal, hearing_id)
+    lines = await run_in_threadpool(lambda: host.bilu().lines())
+    return [
+        {
+            "id": line.line_id,
+            "role": line.role,
+            "role_label": line.role_label,
+            "speaker": line.speaker,
+            "text": line.text,
+            "start": line.start,
+            "end": line.end,
+            "source": line.source,
+            "confidence": line.confidence,
+            "corrected": line.corrected,
+        }
+        for line in lines
+        if line.merged_into is None
+    ]
+
+
+@router.patch("/hearings/{hearing_id}/transcript/{line_id}")
+async def edit_line(
+    hearing_id: int, line_id: str, body: LineEdit, principal: Staff, ctx: Ctx
+) -> dict[str, Any]:
+    host = host_for(ctx, principal, hearing_id)
+
+    def apply() -> list[dict[str, Any]]:
+        bilu = host.bilu()
+        done = []
+        if body.text is not None:
+            done.append(
+                bilu.edit_text(line_id, body.text, actor=principal.actor, reason=body.reason).to_json()
+            )
+        if body.role is not None:
+            done.append(
+                bilu.change_role(
+                    line_id,
+                    body.role,
+                    participant_id=body.participant_id,
+                    actor=principal.actor,
+                    reason=body.reason,
+                ).to_json()
+            )
+        return done
+
+    try:
+        events = await run_in_threadpool(apply)
+    except (BiluError, KeyError, ValueError) as exc:
+        raise ApiError(400, "bad_correction", str(exc)) from None
+    return {"events": events}
+
+
+@router.get("/hearings/{hearing_id}/audio", response_class=Response)
+async def audio(
+    hearing_id: int,
+    principal: Staff,
+    ctx: Ctx,
+    source: Annotated[str, Query(max_length=80)],
+    start: Annotated[float, Query(ge=0)],
+    end: Annotated[float, Query(gt=0)],
+) -> Response:
+    """That stretch of one source's recording as WAV."""
+    check_hearing(principal, hearing_id)
+    try:
+        samples = await run_in_threadpool(audio_between, ctx.sessions, hearing_id, source, start, end)
+    except PlaybackError as exc:
+        raise ApiError(404, "no_recording", str(exc)) from None
+    buffer = io.BytesIO()
+    soundfile.write(buffer, samples, 16000, format="WAV", subtype="PCM_16")
+    return Response(buffer.getvalue(), media_type="audio/wav")
+
+
+@router.get("/hearings/{hearing_id}/bilu")
+async def bilu(hearing_id: int, principal: AnyPrincipal, ctx: Ctx) -> dict[str, Any]:
+    """The version of the 笔录 out for signature (the text, its hash, who has signed)."""
+    host = host_for(ctx, principal, hearing_id)
+    if principal.is_viewer:
+        raise ApiError(403, "viewer_read_only", "旁听账号不能查看笔录 (viewers cannot open the record)")
+
+    def body() -> dict[str, Any]:
+        record = host.bilu()
+        current = record.current_version()
+        if current is None:
+            return {"version": None, "text": "", "sha256": None, "signatures": []}
+        return {
+            "version": current.number,
+            "sha256": current.sha256,
+            "text": canonical_text(current.blocks),
+            "signatures": [
+                {
+                    "name": s.signer.name,
+                    "role": s.signer.role,
+                    "refused": s.refused,
+                    "signed_at": s.at.isoformat(),
+                }
+                for s in record.signatures(current.number)
+            ],
+        }
+
+    return await run_in_threadpool(body)
+
+
+@router.post("/hearings/{hearing_id}/bilu/sign")
+async def sign(
+    hearing_id: int, body: SignBody, request: Request, principal: AnyPrincipal, ctx: Ctx
+) -> dict[str, Any]:
+    participant_id = require_party(principal, hearing_id)
+    host = host_for(ctx, principal, hearing_id)
+    device = f"web {request.headers.get('user-agent', '')[:200]}"
+    image = _signature_image(body.signature_png)
+    party = host.remote(participant_id)
+
+    def apply() -> Any:
+        record = host.bilu()
+        if not body.agree:
+            return record.refuse(participant_id, body.sha256, reason=body.reason, device=device)
+        return record.sign(
+            participant_id,
+            body.sha256,
+            device=device,
+            image=image,
+            login=principal.actor,
+            face_similarity=party.similarity if party else None,
+            face_passed=True if party and party.similarity is not None else None,
+        )
+
+    try:
+        result = await run_in_threadpool(apply)
+    except BiluError as exc:
+        raise ApiError(409, "cannot_sign", str(exc)) from None
+    return {"ok": True, "refused": bool(result.refused), "signer": result.signer.name}
+
+
+def _signature_image(data: str | None) -> bytes | None:
+    if not data:
+        return None
+    import base64
+    import binascii
+
+    raw = data.split(",", 1)[1] if data.startswith("data:") else data
+    try:
+        return base64.b64decode(raw, validate=True)
+    except (binascii.Error, ValueError):
+        raise ApiError(
+            400, "bad_signature", "签名图片无法读取 (the signature image is not valid base64)"
+        ) from None

@@ -1,0 +1,45 @@
+"""``court serve``: the web server on the embedded default (SQLite, the simulated courtroom), with
+the address and the clerk's first login printed. Registered through the ``court.commands`` entry
+point, so the ``court`` command itself does not depend on the web side."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from court.config import load_config
+
+
+def register(commands: argparse._SubParsersAction[Any]) -> None:
+    serve = commands.add_parser(
+        "serve",
+        help="serve the clerk's console, the parties' and viewers' pages and the API",
+        description="Start the web server. On a fresh store it creates the demo cases and the first "
+        "accounts and prints the clerk's login.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument("--database", help="store URL (default: [storage] url, or COURT_DATABASE_URL)")
+    serve.add_argument("--data", type=Path, default=Path("var/web"), help="evidence and stream folder")
+    serve.add_argument("--public-url", default="", help="the address parties open (for invitation links)")
+    serve.add_argument("--no-seed", action="store_true", help="do not create the demo cases on a fresh store")
+    serve.set_defaults(handler=_serve)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from web.app import create_app
+    from web.server import build_context, first_run
+
+    config = load_config(args.config)
+    ctx = build_context(config, database=args.database, data=args.data, public_url=args.public_url)
+    for line in first_run(ctx, seed=not args.no_seed):
+        print(line)
+    address = ctx.public_url or f"http://{args.host}:{args.port}"
+    print(f"书记员控制台 clerk console: {address}/login")
+    sys.stdout.flush()
+    uvicorn.run(create_app(ctx), host=args.host, port=args.port, log_level="warning")
+    return 0

@@ -1,0 +1,81 @@
+"""Who is asking: the session cookie (or bearer token) resolved to a :class:`Principal`, and the checks
+every route makes — no valid session → 401, valid but not allowed → 403, never data."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+
+from court.accounts import AccessRole, NotAuthenticated, Principal
+from web.context import ServerContext
+
+COOKIE = "court_session"
+
+
+class ApiError(HTTPException):
+    """An error with a machine code beside the message (Chinese, with an English gloss)."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(status_code=status, detail=message)
+        self.code = code
+
+
+def context(request: Request) -> ServerContext:
+    ctx: ServerContext = request.app.state.context
+    return ctx
+
+
+def token_of(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip() or None
+    return request.cookies.get(COOKIE)
+
+
+def current_principal(request: Request, ctx: Annotated[ServerContext, Depends(context)]) -> Principal:
+    token = token_of(request)
+    if token is None:
+        raise ApiError(401, "no_session", "请先登录或使用邀请链接 (not logged in)")
+    try:
+        return ctx.accounts.authenticate(token)
+    except NotAuthenticated as exc:
+        raise ApiError(401, exc.reason_code, exc.message) from None
+
+
+AnyPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require_staff(principal: AnyPrincipal) -> Principal:
+    if not principal.is_staff:
+        raise ApiError(403, "staff_only", "仅限书记员和仲裁员 (clerks and arbitrators only)")
+    return principal
+
+
+def require_clerk(principal: AnyPrincipal) -> Principal:
+    if principal.role is not AccessRole.CLERK:
+        raise ApiError(403, "clerk_only", "仅限书记员操作 (clerks only)")
+    return principal
+
+
+Staff = Annotated[Principal, Depends(require_staff)]
+Clerk = Annotated[Principal, Depends(require_clerk)]
+
+
+def check_hearing(principal: Principal, hearing_id: int) -> None:
+    """A party sees only their own hearing; staff and viewers any."""
+    if not principal.may_see(hearing_id):
+        raise ApiError(403, "other_hearing", "无权访问该庭审 (not your hearing)")
+
+
+def require_party(principal: Principal, hearing_id: int) -> int:
+    """The participant id of a party of this hearing (403 for anybody else)."""
+    check_hearing(principal, hearing_id)
+    if principal.role is not AccessRole.PARTY or principal.participant_id is None:
+        raise ApiError(403, "party_only", "仅限本案当事人 (parties of this hearing only)")
+    return principal.participant_id
+
+
+def forbid_viewer(principal: Principal) -> None:
+    if principal.is_viewer:
+        raise ApiError(403, "viewer_read_only", "旁听账号只能观看 (viewers can only watch)")

@@ -1,0 +1,51 @@
+"""Putting the server together from the config: the store, accounts, the hearing hosts, folders; and
+what a first run on a fresh store creates (the demo cases, the first accounts)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from court.accounts import AccessRole, Accounts
+from court.bilu import default_key_path
+from court.config import Config
+from court.db.engine import DATABASE_URL_ENV, open_store
+from court.host import HearingHosts
+from court.seed import has_hearings, seed_cases
+from web.context import ServerContext
+
+FIRST_ACCOUNTS = (
+    ("clerk", AccessRole.CLERK, "书记员"),
+    ("arbitrator", AccessRole.ARBITRATOR, "仲裁员"),
+    ("supervisor", AccessRole.SUPERVISOR, "监督员"),
+    ("observer", AccessRole.OBSERVER, "观摩室"),
+)
+
+
+def build_context(
+    config: Config, *, database: str | None = None, data: Path = Path("var/web"), public_url: str = ""
+) -> ServerContext:
+    url = database or os.environ.get(DATABASE_URL_ENV) or config.storage_url
+    sessions = open_store(url)
+    data = data.resolve()
+    return ServerContext(
+        sessions=sessions,
+        config=config,
+        accounts=Accounts(sessions),
+        hosts=HearingHosts(sessions, config, key_path=default_key_path(url)),
+        evidence_root=data / "evidence",
+        hls_root=data / "hls",
+        public_url=public_url.rstrip("/"),
+    )
+
+
+def first_run(ctx: ServerContext, *, seed: bool = True) -> Iterator[str]:
+    """Create what a fresh store lacks; yield what to tell the person starting the server."""
+    for username, role, name in FIRST_ACCOUNTS:
+        password = ctx.accounts.ensure_account(username, role, name)
+        if password is not None:
+            yield f"新账号 new account: {username} / {password}  ({name})"
+    if seed and not has_hearings(ctx.sessions):
+        for hearing_id in seed_cases(ctx.sessions, ctx.config, progress=lambda _: None):
+            yield f"演示庭审 demo hearing {hearing_id}: 控制台 /console?hearing={hearing_id}"
