@@ -32,12 +32,13 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from web.app import create_app
-    from web.server import build_context, first_run
+    from web.server import build_context, first_run, warm_models
 
     config = load_config(args.config)
     ctx = build_context(config, database=args.database, data=args.data, public_url=args.public_url)
     for line in first_run(ctx, seed=not args.no_seed):
         print(line)
+    warm_models(config)
     address = ctx.public_url or f"http://{args.host}:{args.port}"
     print(f"书记员控制台 clerk console: {address}/login")
     sys.stdout.flush()

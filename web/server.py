@@ -40,6 +40,36 @@ def build_context(
     )
 
 
+def warm_models(config: Config) -> None:
+    """Load what every hearing's start needs (the discipline's speech, the recognizer, the face
+    models) once, in the background, so the clerk's first click does not wait for it."""
+    import logging
+    import threading
+
+    def warm() -> None:
+        try:
+            from court.announcement import Announcement
+            from devices.tts import MandarinSynthesizer
+
+            synthesizer = MandarinSynthesizer(
+                cache_dir=config.models.cache_dir / "tts", assets_dir=config.models.tts_assets
+            )
+            Announcement.from_config(config, synthesizer).warm()
+            if config.transcription.enabled:
+                from court.transcription import build_recognizer, vad_model
+                from transcripts.vocabulary import CaseVocabulary
+
+                build_recognizer(config.transcription, config.models.cache_dir, CaseVocabulary())
+                vad_model()
+            from devices.face import shared_analyzer
+
+            shared_analyzer()
+        except Exception:  # the start loads them itself and reports what fails
+            logging.getLogger(__name__).exception("warming the models failed")
+
+    threading.Thread(target=warm, name="warm-models", daemon=True).start()
+
+
 def first_run(ctx: ServerContext, *, seed: bool = True) -> Iterator[str]:
     """Create what a fresh store lacks; yield what to tell the person starting the server."""
     for username, role, name in FIRST_ACCOUNTS:
