@@ -1,0 +1,60 @@
+/* Supervisors and the observation room: the program feed with its sound, the hearing's state and
+   the live transcript; receive only. */
+"use strict";
+(() => {
+  const { api, $, el, showError, clock, roleLabel, stream, receiveProgram } = Court;
+  const hid = Court.param("hearing");
+  let snap = null;
+
+  function refused(e) {
+    showError("#error", e.status === 403 ? { detail: `${e.detail}。您无权观看该庭审。` } : e);
+    $("#content").classList.add("hidden");
+    document.body.dataset.refused = String(e.status || "");
+  }
+
+  async function refresh() {
+    try { snap = await api("GET", `/api/hearings/${hid}`); } catch (e) {
+      if (e.status === 401) { location.href = `/login?hearing=${hid}`; return false; }
+      refused(e);
+      return false;
+    }
+    $("#case").textContent = `${snap.case_number}　${snap.cause}`;
+    $("#state").textContent = snap.state_label || snap.state;
+    $("#state").dataset.state = snap.state;
+    $("#phase").textContent = snap.phase_label || "";
+    $("#caption").textContent = snap.director && snap.director.caption ? snap.director.caption : "";
+    return true;
+  }
+
+  function onEvent(e) {
+    if (e.type === "utterance") {
+      const box = $("#transcript");
+      if (box.querySelector(`[data-id="u${e.seq}"]`)) return;
+      box.append(el("div", { class: "line", "data-id": `u${e.seq}`, "data-role": e.role },
+        el("span", { class: "who", text: roleLabel(e.role, e.role_label) }),
+        el("div", { class: "text", text: e.text }),
+        el("span", { class: "when", text: clock(e.start) })));
+      box.scrollTop = box.scrollHeight;
+    } else if (e.type === "utterance.corrected" && e.line) {
+      const line = $(`#transcript [data-id="${CSS.escape(e.line)}"] .text`);
+      if (line && e.after) line.textContent = e.after;
+    } else if (/^(hearing|startup|caucus)\./.test(e.type)) {
+      refresh();
+    }
+  }
+
+  $("#unmute").addEventListener("click", () => {
+    const v = $("#program-video"); v.muted = false; v.play(); $("#unmute").classList.add("hidden");
+  });
+
+  (async () => {
+    if (!hid) { showError("#error", { detail: "缺少庭审编号 (no hearing given)" }); return; }
+    if (!(await refresh())) return;
+    stream(hid, onEvent);
+    receiveProgram(hid, $("#program-video"), (text, kind) => {
+      $("#program-state").textContent = text;
+      $("#program").dataset.state = kind;
+    }, () => snap && snap.host === "running");
+    setInterval(refresh, 5000);
+  })();
+})();
