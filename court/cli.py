@@ -83,9 +83,9 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("config-check", help="read the config and report the first problem")
     check.set_defaults(handler=_config_check)
 
-    from court import cli_bilu, cli_director, cli_face, cli_transcribe
+    from court import cli_bilu, cli_face, cli_transcribe
 
-    for feature in (cli_face, cli_director, cli_bilu, cli_transcribe):
+    for feature in (cli_face, cli_bilu, cli_transcribe):
         feature.register(commands)
     # Commands of installed parts that depend on `court` (e.g. `serve` from `web`): `court` must not
     # import them itself.
