@@ -30,12 +30,15 @@ from court.attendance import Arrival
 from court.bilu import Bilu, lock_if_closed
 from court.cases import HearingInfo, ParticipantInfo, load_hearing, set_clock_origin
 from court.config import Config
+from court.evidence import EvidenceInfo
+from court.evidence import present_evidence as _present_evidence
 from court.lifecycle import HearingState, InvalidTransition, Lifecycle, Phase
 from court.session import StartupFailed
 from court.timeline import Timeline, TimelineEvent, read_events
 from court.transcription import remote_source
 from devices.clock import WallClock
-from devices.media import AudioChunk
+from devices.interfaces import DisplayContent
+from devices.media import AudioChunk, Image
 from devices.mix import AudioMixer
 from devices.push import PushCamera, PushMicrophone
 from devices.tts import MandarinSynthesizer
@@ -93,6 +96,11 @@ class RemoteParty:
     microphone: PushMicrophone
     wired: bool = False
     presence_recorded: bool = False
+    session_id: int | None = None
+    """The login session that passed the face check: another session (a re-sent code, a second
+    device) must pass it again before its media may enter."""
+    receiver: Any = None
+    """What the media side keeps for this party across reconnections (one per party)."""
 
     @property
     def audio_source(self) -> str:
@@ -368,7 +376,13 @@ class HearingHost:
     # -- remote parties --------------------------------------------------------------------------------
 
     def remote_checked(
-        self, participant_id: int, *, admitted: bool, similarity: float | None, report: dict[str, Any]
+        self,
+        participant_id: int,
+        *,
+        admitted: bool,
+        similarity: float | None,
+        report: dict[str, Any],
+        session_id: int | None = None,
     ) -> RemoteParty | None:
         """The result of a remote party's face check: passed → the lobby; failed → logged, for the
         clerk (the party may try again)."""
@@ -399,6 +413,7 @@ class HearingHost:
             elif party.state is RemoteState.REJECTED:
                 party.state = RemoteState.LOBBY
             party.similarity = similarity
+            party.session_id = session_id
         self.timeline.append("remote.lobby", party.to_json(), actor=f"party:{participant_id}")
         return party
 
@@ -432,9 +447,14 @@ class HearingHost:
         self.timeline.append("remote.rejected", {**party.to_json(), "reason": reason}, actor=actor)
         return party
 
-    def connect(self, participant_id: int) -> RemoteParty:
-        """The party's media is connecting: only once admitted."""
+    def connect(self, participant_id: int, session_id: int | None = None) -> RemoteParty:
+        """The party's media is connecting: only once admitted, and only from the session that
+        passed the face check."""
         party = self._require_remote(participant_id)
+        if session_id is not None and party.session_id != session_id:
+            raise HostError(
+                "face_check_required", "请先完成人脸核验 (this session has not passed the face check)"
+            )
         with self._lock:
             if party.state not in (RemoteState.ADMITTED, RemoteState.CONNECTED, RemoteState.LEFT):
                 raise HostError("not_admitted", "书记员尚未准许入庭，请在等候室等候 (wait to be admitted)")
@@ -536,6 +556,26 @@ class HearingHost:
             raise HostError("not_running", "庭审尚未启动或已结束 (the hearing is not running)")
         return assembled
 
+    # -- evidence on screen ----------------------------------------------------------------------------
+
+    def present_evidence(self, info: EvidenceInfo, *, actor: str) -> TimelineEvent:
+        """Put a filed exhibit on every screen: ``evidence.presented`` (the parties' and viewers' pages
+        follow the timeline) and, while the room runs, the room display — the picture itself for an
+        image, its title and hash otherwise."""
+        event = _present_evidence(self.timeline, info, actor=actor)
+        assembled = self._assembled
+        if assembled is not None and self.status is HostStatus.RUNNING:
+            picture = _evidence_picture(info)
+            submitter = f"提交人：{info.submitter}" if info.submitter else ""
+            lines = [info.filename, submitter, f"SHA-256 {info.sha256[:16]}…"]
+            if picture is None and not info.media_type.startswith("image/"):
+                lines.append("请在终端查看原件")
+            content = DisplayContent(
+                title=f"证据：{info.title}", text="\n".join(x for x in lines if x), image=picture
+            )
+            assembled.session.show(content, "evidence")
+        return event
+
     # -- mediation: the private talk with one side -----------------------------------------------------
 
     def start_caucus(self, side: str, *, actor: str) -> None:
@@ -598,6 +638,32 @@ class HearingHost:
                 listener(event)
             except Exception:
                 log.exception("event listener failed")
+
+
+_MAX_PICTURE_PIXELS = 60_000_000
+"""Larger images are not decoded for the room display (a decompression bomb must not stall the room)."""
+
+
+def _evidence_picture(info: EvidenceInfo, max_size: tuple[int, int] = (1920, 1080)) -> Image | None:
+    """The exhibit as a BGR picture for the room display (scaled to fit ``max_size``), or None when it
+    is not an image or cannot be read."""
+    if not info.media_type.startswith("image/"):
+        return None
+    from PIL import Image as PILImage
+
+    try:
+        with PILImage.open(info.stored_path) as img:
+            width, height = img.size
+            if width * height > _MAX_PICTURE_PIXELS:
+                log.warning("evidence %s too large to show (%dx%d)", info.id, width, height)
+                return None
+            img.draft("RGB", max_size)  # JPEG: decode at a reduced scale
+            rgb = img.convert("RGB")
+            rgb.thumbnail(max_size)
+            return np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8)[:, :, ::-1])
+    except Exception:
+        log.exception("could not decode evidence %s for the display", info.id)
+        return None
 
 
 class AudioSource(Protocol):

@@ -128,7 +128,12 @@ async def hearing(hearing_id: int, principal: AnyPrincipal, ctx: Ctx) -> dict[st
         if not principal.is_staff:
             snap.pop("devices", None)
             snap.pop("error", None)
-            snap["remotes"] = [r for r in snap["remotes"] if r["participant_id"] == principal.participant_id]
+            # A party sees their own state, and only in the session that passed the face check (a
+            # re-sent code or a second device checks again).
+            own = host.remote(principal.participant_id) if principal.participant_id is not None else None
+            snap["remotes"] = (
+                [own.to_json()] if own is not None and own.session_id == principal.session_id else []
+            )
         snap["you"] = {"role": principal.role.value, "participant_id": principal.participant_id}
         return snap
 

@@ -70,6 +70,7 @@ async def face_check(
             admitted=result.admitted,
             similarity=result.decision.similarity,
             report=result.report_payload(),
+            session_id=principal.session_id,
         )
         return {
             "admitted": result.admitted,
@@ -102,8 +103,10 @@ async def rtc_offer(hearing_id: int, offer: Offer, principal: AnyPrincipal, ctx:
     try:
         if principal.role is AccessRole.PARTY:
             participant_id = require_party(principal, hearing_id)
-            party = await run_in_threadpool(host.connect, participant_id)
-            answer = await hub.party(offer.sdp, offer.type, _Receiver(host, party))
+            party = await run_in_threadpool(host.connect, participant_id, principal.session_id)
+            if party.receiver is None:  # one per party: a new connection replaces the old one
+                party.receiver = _Receiver(host, party)
+            answer = await hub.party(offer.sdp, offer.type, party.receiver)
         else:
             answer = await hub.viewer(offer.sdp, offer.type)
     except RtcError as exc:

@@ -73,7 +73,9 @@ def test_remote_party_through_a_hearing(sqlite_sessions: sessionmaker[Session], 
         host.connect(applicant.id)
     assert refused.value.code == "not_in_lobby"
     assert host.remote_checked(applicant.id, admitted=False, similarity=None, report={"reason": "x"}) is None
-    party = host.remote_checked(applicant.id, admitted=True, similarity=0.81, report={"reason": "ok"})
+    party = host.remote_checked(
+        applicant.id, admitted=True, similarity=0.81, report={"reason": "ok"}, session_id=7
+    )
     assert party is not None and party.state is RemoteState.LOBBY
     with pytest.raises(HostError):
         host.connect(applicant.id)  # not admitted yet
@@ -83,7 +85,10 @@ def test_remote_party_through_a_hearing(sqlite_sessions: sessionmaker[Session], 
     host.start()
     assert host.wait_started(120) is HostStatus.RUNNING, host.error
     try:
-        host.connect(applicant.id)
+        with pytest.raises(HostError) as other_session:
+            host.connect(applicant.id, session_id=8)  # a re-sent code: the face check again first
+        assert other_session.value.code == "face_check_required"
+        host.connect(applicant.id, session_id=7)
         frame = np.full((480, 640, 3), 90, np.uint8)
         tone = (0.2 * np.sin(2 * np.pi * 440 * np.arange(4800) / 48000)).astype(np.float32)
         for _ in range(40):  # two seconds of the party's media
