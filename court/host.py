@@ -66,6 +66,10 @@ class HostStatus(StrEnum):
     CLOSED = "closed"
 
 
+_RESUMABLE = (HearingState.PREPARING, HearingState.IN_SESSION, HearingState.RECESS)
+"""States a hearing can be in when the server stops under it: the start button carries on."""
+
+
 class RemoteState(StrEnum):
     LOBBY = "lobby"
     ADMITTED = "admitted"
@@ -229,13 +233,17 @@ class HearingHost:
             if self.status in (HostStatus.STARTING, HostStatus.RUNNING):
                 raise HostError("already_started", "庭审已经启动 (the hearing is already started)")
             state = self.lifecycle.state
-            if state is not HearingState.SCHEDULED:
+            if state is HearingState.SCHEDULED:
+                target = self._run_start
+            elif state in _RESUMABLE:
+                target = self._run_recover
+            else:
                 raise HostError(
                     "bad_state", f"庭审状态为{state.label}，不能一键启动 (cannot start from {state.value})"
                 )
             self.status = HostStatus.STARTING
             self.error = ""
-            self._start_thread = threading.Thread(target=self._run_start, name="one-click", daemon=True)
+            self._start_thread = threading.Thread(target=target, name="one-click", daemon=True)
             self._start_thread.start()
 
     def wait_started(self, timeout: float | None = None) -> HostStatus:
@@ -259,6 +267,32 @@ class HearingHost:
                 self.timeline.append("startup.failed", {"step": "server", "reason": str(exc)})
             except Exception:
                 log.exception("could not log the failed start")
+
+    def _run_recover(self) -> None:
+        """The server stopped mid-hearing (a crash, a restart): repair the recording folder (open
+        segments kept and flagged), record the restart, and carry on from the recorded state."""
+        try:
+            assembled = self._assemble()
+            session = assembled.session
+            state = session.state
+            self.timeline.append(
+                "process.restarted", {"state": state.value, "reason": "服务器重启后恢复 (server restarted)"}
+            )
+            session.recording.recover(self.timeline, "服务器中断时未关闭的录制段 (open at the server's stop)")
+            session.start_transcription()
+            session.recording.start(self.timeline)
+            if state is HearingState.PREPARING:
+                lifecycle = session.lifecycle
+                if not lifecycle.attendance_checked or not lifecycle.rules_announced:
+                    # The start was cut short: the clerk confirms attendance and reads the discipline.
+                    session.open(override_reason="启动过程中系统中断，书记员确认到庭情况并已口头宣布庭审纪律")
+                else:
+                    session.open()
+            with self._lock:
+                self.status = HostStatus.RUNNING
+        except Exception as exc:
+            log.exception("resuming the hearing failed")
+            self._failed(f"{type(exc).__name__}: {exc}")
 
     def _failed(self, why: str) -> None:
         with self._lock:

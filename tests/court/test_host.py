@@ -150,3 +150,29 @@ def test_lifecycle_refusals_are_host_errors(sqlite_sessions: sessionmaker[Sessio
         assert early.value.code == "invalid_transition"
     finally:
         host.shutdown("test end")
+
+
+def test_a_restarted_server_carries_on_with_the_hearing(
+    sqlite_sessions: sessionmaker[Session], config: Config
+) -> None:
+    hearing_id = _hearing(sqlite_sessions, config)
+    first = HearingHost(sqlite_sessions, hearing_id, config)
+    first.start()
+    assert first.wait_started(120) is HostStatus.RUNNING, first.error
+    first.open()
+    first.shutdown("进程退出 (server stopped)")
+
+    second = HearingHost(sqlite_sessions, hearing_id, config)  # a new server process
+    assert second.lifecycle.state is HearingState.IN_SESSION
+    second.start()
+    assert second.wait_started(120) is HostStatus.RUNNING, second.error
+    try:
+        second.change_phase(Phase.INVESTIGATION)
+        time.sleep(1.5)
+        second.close()
+    finally:
+        second.shutdown("test end")
+    types = [e.type for e in second.timeline.events()]
+    assert types.count("recording.started") >= 2
+    assert "process.restarted" in types and types.index("process.restarted") > types.index("hearing.opened")
+    assert verify_recording(second.config.recording.root).ok
