@@ -126,7 +126,7 @@ def test_remote_party_through_a_hearing(sqlite_sessions: sessionmaker[Session], 
     caucus = [e.type for e in events if e.type.startswith("caucus.")]
     assert caucus == ["caucus.started", "caucus.ended"]
     segments = {e.payload["source"] for e in events if e.type == "recording.segment"}
-    assert {"remote-%d" % applicant.id, "remote-%d-cam" % applicant.id} <= segments
+    assert {f"remote-{applicant.id}", f"remote-{applicant.id}-cam"} <= segments
     interrupted = [e for e in events if e.type == "recording.interrupted"]
     assert any(str(e.payload.get("source", "")).startswith(f"remote-{applicant.id}") for e in interrupted)
     assert "bilu.locked" in types
