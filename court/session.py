@@ -171,6 +171,10 @@ class HearingSession:
         )
         self._display(content, "scene")
 
+    def show(self, content: DisplayContent, what: str) -> None:
+        """Put ``content`` on the room display (a fault is logged, never raised); ``what`` names it."""
+        self._display(content, what)
+
     def _display(self, content: DisplayContent, what: str) -> None:
         try:
             self.devices.display.show(content)

@@ -10,13 +10,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
 from court.evidence import (
+    EVIDENCE_PRESENTED,
     EvidenceInfo,
     EvidenceRejected,
     get_evidence,
     list_evidence,
-    present_evidence,
     store_evidence,
 )
+from court.timeline import read_events
 from web.api_hearings import host_for
 from web.context import ServerContext
 from web.security import AnyPrincipal, ApiError, Clerk, check_hearing, context, forbid_viewer
@@ -94,8 +95,29 @@ async def evidence_file(evidence_id: int, principal: AnyPrincipal, ctx: Ctx) -> 
     except LookupError:
         raise ApiError(404, "no_evidence", "没有这份证据 (no such evidence)") from None
     check_hearing(principal, info.hearing_id)
-    forbid_viewer(principal)
+    if principal.is_viewer:
+        # Supervisors and the observation room see an exhibit only once it was put on screen.
+        shown = await run_in_threadpool(_presented, ctx, info)
+        if not shown:
+            raise ApiError(
+                403,
+                "not_presented",
+                "该证据尚未当庭展示，旁听账号无权查看 (viewers see evidence only once it is presented)",
+            )
     return FileResponse(info.stored_path, media_type=info.media_type, filename=info.filename)
+
+
+def _presented(ctx: ServerContext, info: EvidenceInfo) -> bool:
+    """Whether ``evidence.presented`` for this item is in its hearing's timeline."""
+    for event in read_events(ctx.sessions, info.hearing_id):
+        if event.type != EVIDENCE_PRESENTED:
+            continue
+        try:
+            if int(event.payload.get("evidence_id", -1)) == info.id:
+                return True
+        except (TypeError, ValueError):
+            continue
+    return False
 
 
 @router.post("/hearings/{hearing_id}/evidence/{evidence_id}/present")
@@ -108,5 +130,5 @@ async def present(hearing_id: int, evidence_id: int, principal: Clerk, ctx: Ctx)
         raise ApiError(404, "no_evidence", "没有这份证据 (no such evidence)") from None
     if info.hearing_id != hearing_id:
         raise ApiError(404, "no_evidence", "这份证据不属于本庭审 (not this hearing's evidence)")
-    event = await run_in_threadpool(lambda: present_evidence(host.timeline, info, actor=principal.actor))
+    event = await run_in_threadpool(lambda: host.present_evidence(info, actor=principal.actor))
     return event.to_json()

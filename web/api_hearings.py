@@ -47,8 +47,11 @@ or the lobby of the other side."""
 def visible(principal: Principal, event: TimelineEvent) -> bool:
     if principal.is_staff:
         return True
-    if event.type.startswith("remote.") and principal.role is AccessRole.PARTY:
-        return event.payload.get("participant_id") == principal.participant_id
+    if principal.role is AccessRole.PARTY:
+        if event.type.startswith("remote."):
+            return event.payload.get("participant_id") == principal.participant_id
+        if event.type.startswith("settlement."):  # the agreement's text: the parties', not viewers'
+            return True
     return event.type.startswith(PARTY_EVENTS)
 
 

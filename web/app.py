@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 
 from court.accounts import NotAuthenticated
 from court.host import HostError
-from web import api_auth, api_evidence, api_hearings, api_media, api_record, pages, public
+from web import api_auth, api_evidence, api_hearings, api_media, api_record, api_settlement, pages, public
 from web.context import ServerContext
 from web.security import ApiError, token_of
 
@@ -56,6 +56,7 @@ def create_app(ctx: ServerContext) -> FastAPI:
         api_record.router,
         api_evidence.router,
         api_media.router,
+        api_settlement.router,
     ):
         app.include_router(router)
     app.include_router(public.router)

@@ -299,10 +299,65 @@
     }
   }
 
+  // -- the mediation settlement (调解协议) ----------------------------------------------------------------
+
+  let settlement = null;
+  async function loadSettlement() {
+    try { settlement = await api("GET", `${base}/settlement`); } catch (e) { fail(e); return; }
+    const s = settlement;
+    const version = $("#settlement-version");
+    const ul = $("#settlement-signatures");
+    ul.textContent = "";
+    if (!s.sha256) { version.textContent = "尚未提交"; return; }
+    version.textContent = `第 ${s.version} 版　SHA-256 ${s.sha256.slice(0, 16)}…　`
+      + (s.concluded ? "各方已签署，协议达成" : "等待当事人签署");
+    version.dataset.concluded = s.concluded ? "1" : "0";
+    const text = $("#settlement-text");
+    if (!text.value.trim()) text.value = s.text;
+    $("#settlement-submit").disabled = !!s.concluded;
+    const names = new Map(((snap && snap.participants) || []).map((p) => [p.id, `${p.role_label} ${p.name}`]));
+    const done = new Set();
+    for (const sig of s.signatures || []) {
+      done.add(sig.participant_id);
+      ul.append(el("li", { "data-participant": sig.participant_id, "data-refused": sig.refused ? "1" : "0" },
+        el("span", { class: `badge ${sig.refused ? "bad" : "ok"}`, text: sig.refused ? "不同意" : "已签署" }), " ",
+        `${sig.role_label || roleLabel(sig.role)} ${sig.name}`, " ",
+        el("span", { class: "muted", text: `${new Date(sig.signed_at).toLocaleTimeString("zh-CN")}${sig.refused && sig.reason ? `　理由：${sig.reason}` : ""}` })));
+    }
+    for (const pid of s.required || []) {
+      if (done.has(pid)) continue;
+      ul.append(el("li", { "data-participant": pid, "data-pending": "1" },
+        el("span", { class: "badge warn", text: "待签署" }), " ", names.get(pid) || `参与人 ${pid}`));
+    }
+  }
+
+  $("#settlement-submit").addEventListener("click", async () => {
+    showError("#settlement-error", null);
+    const text = $("#settlement-text").value.trim();
+    if (!text) { showError("#settlement-error", { detail: "请先填写调解协议的内容。" }); return; }
+    if (settlement && settlement.sha256 && settlement.text !== text
+        && !confirm("提交新文本后，当事人已作的签署将失效，须重新签署。确定提交？")) return;
+    $("#settlement-submit").disabled = true;
+    try {
+      settlement = await api("POST", `${base}/settlement`, { text });
+      await loadSettlement();
+    } catch (e) {
+      if (e.status === 401) { fail(e); return; }
+      showError("#settlement-error", e);
+    } finally {
+      $("#settlement-submit").disabled = !!(settlement && settlement.concluded);
+    }
+  });
+
   // -- the timeline ------------------------------------------------------------------------------------
 
-  const LOGGED = /^(hearing\.|startup\.|remote\.|attendance\.(present|absent|checked|remote_check)|rules\.|evidence\.|caucus\.|livestream\.|bilu\.|device\.fault|display\.|recording\.(started|stopped|interrupted|resumed))/;
+  const LOGGED = /^(hearing\.|startup\.|remote\.|attendance\.(present|absent|checked|remote_check)|rules\.|evidence\.|caucus\.|livestream\.|bilu\.|settlement\.|device\.fault|display\.|recording\.(started|stopped|interrupted|resumed))/;
   let refreshTimer = null;
+  let settlementTimer = null;
+  function soonSettlement() {
+    clearTimeout(settlementTimer);
+    settlementTimer = setTimeout(loadSettlement, 200);
+  }
   function soon(fn, ms = 300) {
     clearTimeout(refreshTimer);
     refreshTimer = setTimeout(fn, ms);
@@ -319,6 +374,7 @@
       loadTranscript();
     }
     if (e.type.startsWith("evidence.")) loadEvidence();
+    if (e.type.startsWith("settlement.")) soonSettlement();
     if (LOGGED.test(e.type)) {
       const log = $("#log");
       const what = describe(e);
@@ -351,6 +407,10 @@
       case "rules.played": return "庭审纪律宣读完毕";
       case "evidence.submitted": return `提交证据：${e.title || ""}`;
       case "evidence.presented": return `展示证据：${e.title || ""}`;
+      case "settlement.drafted": return `调解协议第 ${e.version} 版已提交（SHA-256 ${String(e.sha256 || "").slice(0, 12)}…）`;
+      case "settlement.signed": return `${e.role_label || roleLabel(e.role)} ${e.name} 签署调解协议第 ${e.version} 版`;
+      case "settlement.sign_refused": return `${e.role_label || roleLabel(e.role)} ${e.name} 不同意调解协议：${e.reason || ""}`;
+      case "settlement.concluded": return `调解协议第 ${e.version} 版各方签署完毕，协议达成`;
       case "caucus.started": return "背靠背调解开始";
       case "caucus.ended": return "背靠背调解结束";
       case "livestream.started": return "公开直播开启";
@@ -417,6 +477,7 @@
     await refresh();
     await loadTranscript();
     loadEvidence();
+    loadSettlement();
     stream(hid, onEvent);
     receiveProgram(hid, $("#program-video"), (text, kind) => {
       $("#program-state").textContent = text;

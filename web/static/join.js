@@ -1,6 +1,7 @@
 /* A party joining from a phone or PC: the invitation code, camera and microphone, the face check,
    the lobby, then the hearing over WebRTC (their camera and microphone in, the program and the sound
-   out), the live transcript, evidence, and signing the 笔录 at the end. */
+   out), the live transcript, evidence (and the item on screen), the mediation settlement, and signing
+   the 笔录 at the end. */
 "use strict";
 (() => {
   const { api, $, el, showError, clock, roleLabel, stream, negotiate, attach } = Court;
@@ -13,6 +14,10 @@
   let reconnectTimer = null;
   let events = null;
   let biluShown = null;
+  let settlementShown = null;   // the sha256 of the settlement text on screen
+  let polls = 0;
+  let presentTimer = null;
+  let settlementTimer = null;
 
   const show = (id, on = true) => $(id).classList.toggle("hidden", !on);
   const fail = (e, box = "#error") => showError(box, e);
@@ -61,6 +66,7 @@
     show("#step-evidence");
     loadEvidence();
     checkBilu();
+    checkSettlement();
     setInterval(poll, 3000);
   }
 
@@ -206,6 +212,7 @@
     if (r) $("#step-lobby").dataset.state = r.state;
     $("#lobby-state").textContent = lobbyText();
     if (["closed", "signing", "archived"].includes(snap.state)) checkBilu();
+    if (++polls % 5 === 0) checkSettlement();  // also when the stream does not carry settlement events
     maybeConnect();
   }
 
@@ -285,6 +292,14 @@
       poll();
     }
     if (e.type.startsWith("evidence.")) loadEvidence();
+    if (e.type === "evidence.presented") {  // the latest one wins (the stream replays the past at once)
+      clearTimeout(presentTimer);
+      presentTimer = setTimeout(() => presented(e), 150);
+    }
+    if (e.type.startsWith("settlement.") || e.type === "hearing.phase") {
+      clearTimeout(settlementTimer);
+      settlementTimer = setTimeout(checkSettlement, 200);
+    }
     if (e.type.startsWith("bilu.") || e.type === "hearing.closed" || e.type === "hearing.signing") checkBilu();
   }
 
@@ -324,6 +339,76 @@
       $("#evidence-error").dataset.status = e.status;
     } finally {
       $("#evidence-upload").disabled = false;
+    }
+  }
+
+  // -- the item on screen ------------------------------------------------------------------------------------
+
+  const PICTURE = /\.(jpe?g|jpe|png|gif|webp)$/i;
+  function presented(e) {
+    if (!e.evidence_id) return;
+    const url = `/api/evidence/${encodeURIComponent(e.evidence_id)}/file`;
+    $("#presented-title").textContent = e.title || e.filename || "证据";
+    const body = $("#presented-body");
+    body.textContent = "";
+    body.dataset.evidence = e.evidence_id;
+    if (PICTURE.test(e.filename || "")) {
+      const img = el("img", { src: url, alt: e.title || e.filename || "证据", "data-testid": "presented-image",
+        style: "max-width:100%;max-height:60vh;display:block;margin:0 auto;border-radius:6px" });
+      img.addEventListener("error", () => {
+        img.replaceWith(el("p", { class: "muted", text: "图片无法显示，请点击下方链接查看。" }));
+      });
+      body.append(img);
+    }
+    body.append(el("p", {},
+      el("a", { href: url, target: "_blank", rel: "noopener", "data-testid": "presented-link",
+        text: PICTURE.test(e.filename || "") ? "查看原图" : `打开证据文件 ${e.filename || ""}` })));
+    show("#step-presented");
+  }
+
+  // -- the mediation settlement (调解协议) ------------------------------------------------------------------
+
+  async function checkSettlement() {
+    let s;
+    try { s = await api("GET", `/api/hearings/${hid}/settlement`); } catch (e) { return; }
+    if (!s || !s.sha256) { show("#step-settlement", false); settlementShown = null; return; }
+    const changed = settlementShown !== null && settlementShown !== s.sha256;
+    show("#step-settlement");
+    $("#settlement-text").textContent = s.text;
+    $("#settlement-version").textContent = `第 ${s.version} 版　SHA-256 ${s.sha256}`
+      + (s.concluded ? "　各方已签署，协议达成" : "");
+    $("#step-settlement").dataset.version = s.version;
+    settlementShown = s.sha256;
+    const mine = (s.signatures || []).find((x) => x.participant_id === me.participant_id);
+    if (mine) {
+      show("#settlement-actions", false);
+      $("#settlement-done").textContent = (mine.refused ? "您已表示不同意，理由已记录。" : "您已同意并签署本协议。")
+        + (s.concluded ? "各方均已签署，调解协议达成。" : "");
+      show("#settlement-done");
+    } else {
+      show("#settlement-actions");
+      $("#settlement-done").textContent = changed ? "调解协议文本已更新，请重新阅读后签署。" : "";
+      show("#settlement-done", changed);
+    }
+  }
+
+  async function signSettlement(agree) {
+    showError("#settlement-error", null);
+    const reason = $("#settlement-reason").value.trim();
+    if (!agree && !reason) { showError("#settlement-error", { detail: "不同意请写明理由。" }); return; }
+    if (!settlementShown) return;
+    for (const b of ["#settlement-agree", "#settlement-refuse"]) $(b).disabled = true;
+    try {
+      const r = await api("POST", `/api/hearings/${hid}/settlement/sign`, { sha256: settlementShown, agree, reason });
+      show("#settlement-actions", false);
+      $("#settlement-done").textContent = (agree ? "您已同意并签署调解协议，谢谢。" : "您已表示不同意，理由已记录。")
+        + (r.concluded ? "各方均已签署，调解协议达成。" : "");
+      show("#settlement-done");
+    } catch (e) {
+      showError("#settlement-error", e);
+      if (e.status === 409) checkSettlement();
+    } finally {
+      for (const b of ["#settlement-agree", "#settlement-refuse"]) $(b).disabled = false;
     }
   }
 
@@ -368,6 +453,8 @@
   $("#evidence-upload").addEventListener("click", upload);
   $("#sign").addEventListener("click", () => sign(true));
   $("#refuse").addEventListener("click", () => sign(false));
+  $("#settlement-agree").addEventListener("click", () => signSettlement(true));
+  $("#settlement-refuse").addEventListener("click", () => signSettlement(false));
   $("#unmute").addEventListener("click", () => { const v = $("#program-video"); v.muted = false; v.play(); show("#unmute", false); });
 
   (async () => {

@@ -1,10 +1,12 @@
-/* Supervisors and the observation room: the program feed with its sound, the hearing's state and
-   the live transcript; receive only. */
+/* Supervisors and the observation room: the program feed with its sound, the hearing's state, the
+   evidence on screen and the live transcript; receive only. */
 "use strict";
 (() => {
   const { api, $, el, showError, clock, roleLabel, stream, receiveProgram } = Court;
   const hid = Court.param("hearing");
   let snap = null;
+  let presentTimer = null;
+  const PICTURE = /\.(jpe?g|jpe|png|gif|webp)$/i;
 
   function refused(e) {
     showError("#error", e.status === 403 ? { detail: `${e.detail}。您无权观看该庭审。` } : e);
@@ -26,7 +28,35 @@
     return true;
   }
 
+  /** The item the clerk put on screen (viewers may open it once presented); the next replaces it. */
+  function presented(e) {
+    if (!e.evidence_id) return;
+    const url = `/api/evidence/${encodeURIComponent(e.evidence_id)}/file`;
+    const picture = PICTURE.test(e.filename || "");
+    $("#presented-title").textContent = e.title || e.filename || "证据";
+    const body = $("#presented-body");
+    body.textContent = "";
+    body.dataset.evidence = e.evidence_id;
+    if (picture) {
+      const img = el("img", { src: url, alt: e.title || e.filename || "证据", "data-testid": "presented-image",
+        style: "max-width:100%;max-height:50vh;display:block;margin:0 auto;border-radius:6px" });
+      img.addEventListener("error", () => {
+        img.replaceWith(el("p", { class: "muted", text: "图片无法显示，请点击下方链接查看。" }));
+      });
+      body.append(img);
+    }
+    body.append(el("p", {},
+      el("a", { href: url, target: "_blank", rel: "noopener", "data-testid": "presented-link",
+        text: picture ? "查看原图" : `打开证据文件 ${e.filename || ""}` })));
+    $("#presented").classList.remove("hidden");
+  }
+
   function onEvent(e) {
+    if (e.type === "evidence.presented") {  // the latest one wins (the stream replays the past at once)
+      clearTimeout(presentTimer);
+      presentTimer = setTimeout(() => presented(e), 150);
+      return;
+    }
     if (e.type === "utterance") {
       const box = $("#transcript");
       if (box.querySelector(`[data-id="u${e.seq}"]`)) return;
