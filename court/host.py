@@ -46,6 +46,8 @@ from devices.tts import MandarinSynthesizer
 log = logging.getLogger(__name__)
 
 WHOLE_FEED = "*"
+CAUCUS_HOLD = "caucus"
+"""The recorder hold of a caucus: independent of device faults and other holds."""
 
 
 class HostError(Exception):
@@ -614,7 +616,8 @@ class HearingHost:
 
     def start_caucus(self, side: str, *, actor: str) -> None:
         """背靠背: the arbitrator talks with one side alone. The other side neither sees nor hears it,
-        nothing of it is streamed or transcribed; the record says when, not what."""
+        nothing of it is streamed, transcribed or recorded as sound (the pictures are, the live feed
+        is slated); the record says when, not what."""
         if side not in ("applicant", "respondent"):
             raise HostError(
                 "bad_side", "背靠背调解须指明申请人方或被申请人方 (side: applicant or respondent)"
@@ -625,6 +628,7 @@ class HearingHost:
                 raise HostError("caucus_running", "背靠背调解正在进行 (a caucus is already running)")
             self.caucus = {"side": side, "started": round(self.clock.now(), 3)}
         assembled.live.mask(WHOLE_FEED, "slate", "背靠背调解 (caucus)", actor=actor)
+        assembled.session.recording.hold_audio("背靠背调解，不录音 (caucus: not recorded)", CAUCUS_HOLD)
         self.timeline.append("caucus.started", {"side": side}, actor=actor)
 
     def end_caucus(self, *, actor: str) -> None:
@@ -634,6 +638,7 @@ class HearingHost:
                 raise HostError("no_caucus", "没有进行中的背靠背调解 (no caucus is running)")
             side = self.caucus["side"]
             self.caucus = None
+        assembled.session.recording.release_audio("背靠背调解结束 (caucus ended)", CAUCUS_HOLD)
         assembled.live.unmask(WHOLE_FEED, "背靠背调解结束 (caucus ended)", actor=actor)
         self.timeline.append("caucus.ended", {"side": side}, actor=actor)
 

@@ -161,6 +161,25 @@ class HearingRecording:
             self._capture.add_microphone(microphone, source_id)
             self._capture.start()
 
+    def audio_sources(self) -> list[str]:
+        return [microphone_source(seat) for seat in self.microphones] + list(self._extra_microphones)
+
+    def hold_audio(self, reason: str, hold: str) -> None:
+        """Stop recording every audio source until :meth:`release_audio` with the same ``hold`` (a
+        mediation's private talk: the record says when, not what). Logged per source with ``reason``."""
+        recorder = self._recorder
+        if recorder is None:
+            return
+        for source in self.audio_sources():
+            recorder.interrupt(source, reason, t=self.clock.now(), hold=hold)
+
+    def release_audio(self, reason: str, hold: str) -> None:
+        recorder = self._recorder
+        if recorder is None:
+            return
+        for source in self.audio_sources():
+            recorder.resume(source, reason, t=self.clock.now(), hold=hold)
+
     def _check_new(self, source_id: str) -> None:
         if source_id in self._extra_cameras or source_id in self._extra_microphones:
             raise RecordingError(f"{source_id} is already recorded")

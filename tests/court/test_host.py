@@ -99,6 +99,7 @@ def test_remote_party_through_a_hearing(sqlite_sessions: sessionmaker[Session], 
         host.change_phase(Phase.MEDIATION)
         host.start_caucus("respondent", actor="arbitrator:test")
         assert not host.hears(applicant.id)
+        time.sleep(1.5)
         host.end_caucus(actor="arbitrator:test")
         assert host.hears(applicant.id)
         host.disconnected(applicant.id, "网络中断 (network lost)")
@@ -123,8 +124,17 @@ def test_remote_party_through_a_hearing(sqlite_sessions: sessionmaker[Session], 
     present = {e.payload["participant_id"]: e.payload for e in events if e.type == "attendance.present"}
     assert present[applicant.id]["method"] == "face" and present[applicant.id]["similarity"] == 0.81
     assert present[respondent.id]["method"] == "clerk"
-    caucus = [e.type for e in events if e.type.startswith("caucus.")]
-    assert caucus == ["caucus.started", "caucus.ended"]
+    caucus = [e for e in events if e.type.startswith("caucus.")]
+    assert [e.type for e in caucus] == ["caucus.started", "caucus.ended"]
+    held = {
+        e.payload["source"]
+        for e in events
+        if e.type == "recording.interrupted" and "caucus" in str(e.payload.get("reason", ""))
+    }
+    assert {"mic-respondent", f"remote-{applicant.id}"} <= held
+    for segment in (e.payload for e in events if e.type == "recording.segment"):
+        if segment["source"] == "mic-respondent":  # no sound of the caucus was recorded
+            assert segment["end"] <= caucus[0].t + 0.5 or segment["start"] >= caucus[1].t - 0.5
     segments = {e.payload["source"] for e in events if e.type == "recording.segment"}
     assert {f"remote-{applicant.id}", f"remote-{applicant.id}-cam"} <= segments
     interrupted = [e for e in events if e.type == "recording.interrupted"]
