@@ -197,6 +197,9 @@ class TranscriptionConfig:
     crosstalk: bool = True
     partial_seconds: float = 0.0
     """Offer partial text every this many seconds of a long utterance (0: off)."""
+    speculative_seconds: float = 0.15
+    """Start decoding once a speaker has paused this long, before the pause (``min_silence_seconds``)
+    ends the utterance (0: only after it). Below the VAD's 0.15 s end pad it waits for the pad."""
 
 
 @dataclass(frozen=True)
@@ -392,7 +395,7 @@ def _transcription(raw: Mapping[str, Any], base: Path) -> TranscriptionConfig:
         if isinstance(value, bool) or not isinstance(value, int | float) or value >= 0:
             raise ConfigError(key + name, f"must be a negative number (a log-probability), got {value!r}")
         seconds[name] = float(value)
-    for name in ("lm_weight", "homophone_margin", "partial_seconds"):
+    for name in ("lm_weight", "homophone_margin", "partial_seconds", "speculative_seconds"):
         value = raw.get(name, getattr(d, name))
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
             raise ConfigError(key + name, f"must be a number ≥ 0, got {value!r}")

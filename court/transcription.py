@@ -125,6 +125,7 @@ def live_options(config: TranscriptionConfig) -> LiveOptions:
         ),
         crosstalk=CrosstalkOptions(enabled=config.crosstalk),
         partial_interval=config.partial_seconds or None,
+        speculate_after=config.speculative_seconds or None,
     )
 
 

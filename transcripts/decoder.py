@@ -31,6 +31,10 @@ class DecodeError(Exception):
     pass
 
 
+class DecodeCancelled(DecodeError):
+    """The caller withdrew the utterance while it was being decoded."""
+
+
 @dataclass(frozen=True)
 class DecodeOptions:
     language: str = "zh"
@@ -142,8 +146,11 @@ class WhisperDecoder:
         prompt: str | None = None,
         hotwords: str | None = None,
         choose: Chooser | None = None,
+        cancelled: Callable[[], bool] | None = None,
     ) -> Decoded:
-        """Decode 16 kHz mono ``samples`` (at most 30 s)."""
+        """Decode 16 kHz mono ``samples`` (at most 30 s). ``cancelled`` is asked between the encoder
+        and the decoder (about half the work each): when it says so, :class:`DecodeCancelled` is
+        raised instead of decoding on."""
         import ctranslate2  # type: ignore[import-untyped]
         from faster_whisper.audio import pad_or_trim  # type: ignore[import-untyped]
 
@@ -167,6 +174,8 @@ class WhisperDecoder:
         features = pad_or_trim(fe(audio, padding=padding)[..., :-1], frames)
         storage = ctranslate2.StorageView.from_array(np.ascontiguousarray(features[np.newaxis], np.float32))
         encoded = self.model.model.encode(storage, to_cpu=False)
+        if cancelled is not None and cancelled():
+            raise DecodeCancelled("withdrawn after encoding")
         prompt_ids = self.prompt_tokens(prompt, hotwords)
         max_length = min(self.model.max_length, len(prompt_ids) + o.max_new_tokens)
         result: Any = self.model.model.generate(

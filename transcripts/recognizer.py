@@ -11,8 +11,8 @@ log-probability, a decoding loop) are rejected with the reason.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from devices.media import Samples
@@ -91,7 +91,13 @@ class Recognizer:
         language_model: CharNgramModel | None = None,
     ) -> None:
         self.options = options
-        self.decoder = WhisperDecoder(model, options.decode)
+        decode = options.decode
+        if (language_model is None or options.lm_weight <= 0) and decode.num_hypotheses > 1:
+            # The n-best list only feeds rescoring (the same-sound swaps work on the chosen line).
+            # Asking for one lets the beam search stop at its first finished hypothesis: measured on
+            # the bench hearing, the same CER (7.8%) at a little less decoding time.
+            decode = replace(decode, num_hypotheses=1)
+        self.decoder = WhisperDecoder(model, decode)
         self.language_model = language_model
         self._fixer = (
             HomophoneFixer(language_model, margin=options.homophone_margin)
@@ -119,9 +125,12 @@ class Recognizer:
         """The clerk's additions; they apply from the next utterance."""
         self.vocabulary = self.vocabulary.adding(*terms)
 
-    def recognize(self, samples: Samples, *, partial: bool = False) -> Recognition:
+    def recognize(
+        self, samples: Samples, *, partial: bool = False, cancelled: Callable[[], bool] | None = None
+    ) -> Recognition:
         """Decode 16 kHz ``samples`` (one utterance, ≤ 30 s). ``partial`` decodes fast (greedy, no
-        rescoring or alignment) for text shown while the speaker is still talking."""
+        rescoring or alignment) for text shown while the speaker is still talking. ``cancelled``:
+        see :meth:`WhisperDecoder.decode` (raises :class:`~transcripts.decoder.DecodeCancelled`)."""
         vocabulary, corrector, terms = self._vocabulary, self._corrector, self._terms
         o = self.options
         prompt = vocabulary.prompt() if o.use_prompt else None
@@ -138,9 +147,11 @@ class Recognizer:
                         pad_seconds=o.decode.pad_seconds,
                     ),
                 )
-                decoded = fast.decode(samples, prompt=prompt, hotwords=hotwords)
+                decoded = fast.decode(samples, prompt=prompt, hotwords=hotwords, cancelled=cancelled)
             else:
-                decoded = self.decoder.decode(samples, prompt=prompt, hotwords=hotwords, choose=self.choose)
+                decoded = self.decoder.decode(
+                    samples, prompt=prompt, hotwords=hotwords, choose=self.choose, cancelled=cancelled
+                )
         return self.finish(decoded, partial=partial, corrector=corrector, terms=terms)
 
     def choose(self, hypotheses: Sequence[Hypothesis]) -> int:

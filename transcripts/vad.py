@@ -103,6 +103,9 @@ class SpeechSegment:
     start: float
     end: float
     samples: Samples = field(repr=False)
+    final: bool = True
+    """False for a tentative utterance (see ``VadStream(tentative_after=...)``): its speaker has paused,
+    not yet long enough to end it. If the pause goes on, the final segment has the same audio."""
 
     @property
     def duration(self) -> float:
@@ -120,10 +123,18 @@ class VadStream:
         options: VadOptions = VadOptions(),
         *,
         history: float = 2.0,
+        tentative_after: float | None = None,
     ) -> None:
+        """``tentative_after`` (seconds of pause, at least ``speech_pad``): :meth:`feed` also returns
+        a tentative segment (``final=False``) of an utterance whose speaker has paused that long,
+        so its decoding can start before the pause is long enough to end it. Should the pause go
+        on, the final segment has exactly the tentative one's audio, start and end."""
+        if tentative_after is not None and tentative_after < 0:
+            raise ValueError("tentative_after must not be negative")
         self.source = source
         self.model = model
         self.options = options
+        self.tentative_after = tentative_after
         self._history = round(history * SAMPLE_RATE)
         self._reset(None)
 
@@ -143,6 +154,13 @@ class VadStream:
         self._speech_start: int | None = None
         self._silence_start: int | None = None
         self._probs: list[tuple[int, float]] = []
+        self._tentative: SpeechSegment | None = None
+
+    @property
+    def tentative(self) -> SpeechSegment | None:
+        """The tentative segment still standing: its speaker has not spoken again, and the pause has
+        not yet ended the utterance (None otherwise)."""
+        return self._tentative
 
     @property
     def in_speech(self) -> bool:
@@ -203,6 +221,7 @@ class VadStream:
         end = self._silence_start if self._silence_start is not None else self._processed
         segment = self._emit(self._speech_start, end)
         self._speech_start = self._silence_start = None
+        self._tentative = None
         return [segment] if segment is not None else []
 
     # -- internals ---------------------------------------------------------------------------------
@@ -221,6 +240,7 @@ class VadStream:
         self._probs.append((start, p))
         if p >= o.threshold:
             self._silence_start = None
+            self._tentative = None
         elif p < o.neg_threshold and self._silence_start is None:
             self._silence_start = start
         short = self._silence_start is not None and (
@@ -230,7 +250,19 @@ class VadStream:
         if self._silence_start is not None and end - self._silence_start >= silence * SAMPLE_RATE:
             segment = self._emit(self._speech_start, self._silence_start)
             self._speech_start = self._silence_start = None
+            self._tentative = None
             return segment
+        if (
+            self.tentative_after is not None
+            and self._silence_start is not None
+            and self._tentative is None
+            and end - self._silence_start >= max(self.tentative_after, o.speech_pad) * SAMPLE_RATE
+        ):
+            # The padded audio up to the pause is all here: what the final segment will hold.
+            tentative = self._emit(self._speech_start, self._silence_start, final=False)
+            if tentative is not None:
+                self._tentative = tentative
+                return tentative
         if end - self._speech_start >= o.max_utterance * SAMPLE_RATE:
             # Cut at the least speech-like window of the last third: most likely a breath.
             recent = [
@@ -242,11 +274,12 @@ class VadStream:
             segment = self._emit(self._speech_start, cut, pad_end=False)
             self._speech_start = cut
             self._silence_start = None
+            self._tentative = None
             self._probs = [(s, q) for s, q in self._probs if s >= cut]
             return segment
         return None
 
-    def _emit(self, a: int, b: int, *, pad_end: bool = True) -> SpeechSegment | None:
+    def _emit(self, a: int, b: int, *, pad_end: bool = True, final: bool = True) -> SpeechSegment | None:
         assert self._t0 is not None
         if b - a < self.options.min_speech * SAMPLE_RATE:
             return None
@@ -254,7 +287,9 @@ class VadStream:
         a0 = max(self._buffer_start, a - pad)
         b0 = min(self._n, b + pad) if pad_end else b
         audio = self._slice(a0, b0)
-        return SpeechSegment(self.source, self._t0 + a0 / SAMPLE_RATE, self._t0 + b0 / SAMPLE_RATE, audio)
+        return SpeechSegment(
+            self.source, self._t0 + a0 / SAMPLE_RATE, self._t0 + b0 / SAMPLE_RATE, audio, final
+        )
 
     def _slice(self, a: int, b: int) -> Samples:
         i, j = max(0, a - self._buffer_start), max(0, b - self._buffer_start)

@@ -119,6 +119,14 @@ def test_transcription_config(tmp_path: Path) -> None:
     )
 
 
+def test_decoding_in_the_pause_is_configured(tmp_path: Path) -> None:
+    from court.transcription import live_options
+
+    assert live_options(load_config().transcription).speculate_after == 0.15
+    off = load_config(_with(tmp_path, "speculative_seconds = 0")).transcription
+    assert off.speculative_seconds == 0 and live_options(off).speculate_after is None
+
+
 @pytest.mark.parametrize(
     ("extra", "key"),
     [
@@ -131,6 +139,7 @@ def test_transcription_config(tmp_path: Path) -> None:
         ('terms = ["", "x"]', "transcription.terms[0]"),
         ("beam = 5", "transcription.beam"),
         ('prompt = "yes"', "transcription.prompt"),
+        ("speculative_seconds = -0.1", "transcription.speculative_seconds"),
     ],
 )
 def test_wrong_transcription_config_names_the_key(tmp_path: Path, extra: str, key: str) -> None:

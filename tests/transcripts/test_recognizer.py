@@ -76,3 +76,27 @@ def test_case_terms_are_corrected_and_the_clerk_can_add_more(whisper: Any, speak
 def test_partial_decoding_is_fast_and_plain(recognizer: Recognizer, speak: Speak) -> None:
     result = recognizer.recognize(speak("现在进行庭审调查。", "presiding_arbitrator"), partial=True)
     assert result.text and not result.words
+
+
+def test_one_hypothesis_is_decoded_unless_the_n_best_list_is_rescored(whisper: Any) -> None:
+    from transcripts.lm import CharNgramModel
+
+    assert Recognizer(whisper, RecognizerOptions()).decoder.options.num_hypotheses == 1
+    lm = CharNgramModel.train(["被申请人应当支付加班费。"], order=3)
+    rescoring = Recognizer(whisper, RecognizerOptions(lm_weight=0.3), language_model=lm)
+    assert rescoring.decoder.options.num_hypotheses == RecognizerOptions().decode.num_hypotheses
+
+
+def test_a_withdrawn_decode_stops_after_the_encoder(recognizer: Recognizer, speak: Speak) -> None:
+    from transcripts.decoder import DecodeCancelled
+
+    asked: list[bool] = []
+
+    def withdrawn() -> bool:
+        asked.append(True)
+        return True
+
+    with pytest.raises(DecodeCancelled):
+        recognizer.recognize(speak("现在开庭。", "presiding_arbitrator"), cancelled=withdrawn)
+    assert asked == [True]
+    assert recognizer.recognize(speak("现在开庭。", "presiding_arbitrator"), cancelled=lambda: False).text

@@ -3,15 +3,17 @@ from silence; the same pipeline over a file as a lazy generator."""
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pytest
 
 from tests.transcripts.conftest import Speak, noise
-from transcripts.recognizer import Recognizer, RecognizerOptions
-from transcripts.stream import LiveTranscriber, Rejected, Utterance, transcribe_samples
+from transcripts.recognizer import Recognition, Recognizer, RecognizerOptions
+from transcripts.stream import LiveOptions, LiveTranscriber, Rejected, Utterance, transcribe_samples
 from transcripts.text import cer
 
 
@@ -84,8 +86,6 @@ def test_file_generator_on_silence_and_speech(recognizer: Recognizer, vad_model:
 def test_partial_text_while_the_speaker_is_still_talking(
     recognizer: Recognizer, vad_model: Any, speak: Speak
 ) -> None:
-    from transcripts.stream import LiveOptions
-
     line = "考勤记录证明申请人每周工作超过五十小时，依照劳动合同法，被申请人应当支付加班费。"
     audio = np.concatenate(
         [np.zeros(8000, np.float32), speak(line, "applicant_agent"), np.zeros(16000, np.float32)]
@@ -109,3 +109,96 @@ def test_partial_text_while_the_speaker_is_still_talking(
     assert partials and all(p.partial for p in partials)
     assert len(finals) == 1 and not finals[0].partial
     assert partials[0].end < finals[0].end
+
+
+class _CountingRecognizer:
+    """Stands in for Whisper: the line says how many samples it heard; every call is recorded."""
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+        self.called = threading.Event()
+
+    def recognize(
+        self, samples: np.ndarray, *, partial: bool = False, cancelled: Callable[[], bool] | None = None
+    ) -> Recognition:
+        self.calls.append(len(samples))
+        self.called.set()
+        return Recognition(f"听到{len(samples)}个样本", "", (), None, -0.1, 0.0)
+
+
+class _LoudIsSpeech:
+    def probabilities(self, windows: np.ndarray, state: Any) -> tuple[np.ndarray, Any]:
+        rms = np.sqrt(np.mean(windows[:, -512:] ** 2, axis=1))
+        return np.where(rms > 0.01, 0.9, 0.05).astype(np.float32), state
+
+
+def _tone(seconds: float) -> np.ndarray:
+    t = np.arange(round(seconds * 16000)) / 16000
+    return (0.1 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+
+
+def _feed(live: LiveTranscriber, audio: np.ndarray, t0: float) -> float:
+    for a in range(0, len(audio), 1600):
+        live.feed("mic", audio[a : a + 1600], 16000, t0 + a / 16000)
+    return t0 + len(audio) / 16000
+
+
+def test_decoding_starts_in_the_pause_and_the_line_comes_when_it_ends() -> None:
+    recognizer = _CountingRecognizer()
+    lines: list[Utterance] = []
+    live = LiveTranscriber(
+        recognizer,  # type: ignore[arg-type]
+        _LoudIsSpeech(),  # type: ignore[arg-type]
+        on_utterance=lines.append,
+        options=LiveOptions(speculate_after=0.2),
+    )
+    t = _feed(
+        live, np.concatenate([np.zeros(16000, np.float32), _tone(1.5), np.zeros(4800, np.float32)]), 0.0
+    )
+    # 0.3 s of pause: decoded already, but not a line yet (the speaker may go on).
+    assert recognizer.called.wait(10)
+    time.sleep(0.3)
+    assert lines == [] and live.speculated == 1
+    _feed(live, np.zeros(16000, np.float32), t)
+    assert live.flush(10)
+    live.close()
+    assert len(lines) == 1 and len(recognizer.calls) == 1, "the pause's decode is the line's"
+    assert lines[0].text == f"听到{recognizer.calls[0]}个样本" and live.wasted == 0
+    assert 0.8 < lines[0].start < 1.0 and 2.5 < lines[0].end < 2.7
+
+
+def test_a_speaker_who_goes_on_after_a_short_pause_gives_one_line() -> None:
+    recognizer = _CountingRecognizer()
+    lines: list[Utterance] = []
+    live = LiveTranscriber(
+        recognizer,  # type: ignore[arg-type]
+        _LoudIsSpeech(),  # type: ignore[arg-type]
+        on_utterance=lines.append,
+        options=LiveOptions(speculate_after=0.2),
+    )
+    t = _feed(
+        live, np.concatenate([np.zeros(16000, np.float32), _tone(1.5), np.zeros(4800, np.float32)]), 0.0
+    )
+    assert recognizer.called.wait(10)
+    _feed(live, np.concatenate([_tone(1.5), np.zeros(16000, np.float32)]), t)
+    assert live.flush(10)
+    live.close()
+    assert len(lines) == 1 and lines[0].end > 4.3, lines
+    assert live.speculated >= 1 and live.wasted == 1
+    assert lines[0].text == f"听到{recognizer.calls[-1]}个样本" and recognizer.calls[-1] > recognizer.calls[0]
+
+
+def test_without_speculation_the_decode_waits_for_the_pause() -> None:
+    recognizer = _CountingRecognizer()
+    lines: list[Utterance] = []
+    live = LiveTranscriber(
+        recognizer,  # type: ignore[arg-type]
+        _LoudIsSpeech(),  # type: ignore[arg-type]
+        on_utterance=lines.append,
+        options=LiveOptions(speculate_after=None),
+    )
+    _feed(live, np.concatenate([np.zeros(16000, np.float32), _tone(1.5), np.zeros(4800, np.float32)]), 0.0)
+    assert not recognizer.called.wait(0.5)
+    assert live.flush(10)
+    live.close()
+    assert len(lines) == 1 and live.speculated == 0

@@ -67,3 +67,64 @@ def test_long_speech_is_cut_within_the_limit(vad_model: Any, speak: Speak) -> No
     segments = _feed(VadStream("mic", vad_model, VadOptions(max_utterance=6.0)), audio)
     assert len(segments) >= 2
     assert all(s.duration <= 6.0 + 0.2 for s in segments)
+
+
+def test_a_tentative_segment_comes_early_with_the_final_ones_audio(vad_model: Any, speak: Speak) -> None:
+    speech = speak("请被申请人答辩。", "presiding_arbitrator")
+    gap = np.zeros(SAMPLE_RATE, np.float32)
+    audio = (
+        np.concatenate([gap, speech, gap])
+        + noise(2 + len(speech) / SAMPLE_RATE, -60)[: 2 * SAMPLE_RATE + len(speech)]
+    )
+    stream = VadStream("mic", vad_model, tentative_after=0.2)
+    out: list[Any] = []
+    tentative_at = final_at = None
+    for a in range(0, len(audio), 512):
+        for s in stream.feed(audio[a : a + 512], a / SAMPLE_RATE):
+            out.append(s)
+            if s.final:
+                final_at = a
+            else:
+                tentative_at = a
+                assert stream.tentative is s
+    assert [s.final for s in out] == [False, True]
+    assert stream.tentative is None
+    tentative, final = out
+    assert (tentative.start, tentative.end) == (final.start, final.end)
+    assert np.array_equal(tentative.samples, final.samples)
+    assert tentative_at is not None and final_at is not None
+    # The tentative one comes as soon as 0.2 s of pause is heard, the final one after min_silence.
+    assert 0.15 < (final_at - tentative_at) / SAMPLE_RATE < 0.35
+    # Without the option nothing tentative comes.
+    assert all(s.final for s in _feed(VadStream("mic", vad_model), audio))
+
+
+class _LoudIsSpeech:
+    """A stand-in for Silero: a window is speech when it is loud (exact, for timing tests)."""
+
+    def probabilities(self, windows: np.ndarray, state: Any) -> tuple[np.ndarray, Any]:
+        rms = np.sqrt(np.mean(windows[:, -512:] ** 2, axis=1))
+        return np.where(rms > 0.01, 0.9, 0.05).astype(np.float32), state
+
+
+def _tone(seconds: float) -> np.ndarray:
+    t = np.arange(round(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+    return (0.1 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+
+
+def test_a_tentative_segment_is_withdrawn_when_the_speaker_goes_on() -> None:
+    silence = np.zeros(SAMPLE_RATE, np.float32)
+    # A 0.3 s pause: longer than the 0.2 s that starts decoding, shorter than the 0.45 s that ends a line.
+    audio = np.concatenate([silence, _tone(1.5), silence[: round(0.3 * SAMPLE_RATE)], _tone(1.5), silence])
+    stream = VadStream("mic", _LoudIsSpeech(), tentative_after=0.2)  # type: ignore[arg-type]
+    events = []
+    for a in range(0, len(audio), 1600):
+        had = stream.tentative
+        out = stream.feed(audio[a : a + 1600], a / SAMPLE_RATE)
+        events += [("final" if s.final else "tentative", s) for s in out]
+        if had is not None and stream.tentative is None and not out:
+            events.append(("withdrawn", had))
+    assert [e for e, _ in events] == ["tentative", "withdrawn", "tentative", "final"]
+    first, last = events[0][1], events[-1][1]
+    assert first.end < 2.7 and abs(last.start - first.start) < 0.01 and last.end > 4.3
+    assert (events[2][1].start, events[2][1].end) == (last.start, last.end)
