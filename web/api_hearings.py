@@ -275,9 +275,9 @@ async def resume(hearing_id: int, principal: Clerk, ctx: Ctx) -> dict[str, Any]:
 @router.post("/hearings/{hearing_id}/close")
 async def close(hearing_id: int, principal: Clerk, ctx: Ctx) -> dict[str, Any]:
     host = host_for(ctx, principal, hearing_id)
-    hls = ctx.hls.pop(hearing_id, None)
-    if hls is not None:
-        await run_in_threadpool(hls.kill, "闭庭 (hearing closed)")
+    from web.public import stop_public
+
+    await run_in_threadpool(stop_public, ctx, hearing_id, "闭庭 (hearing closed)")
     event = event_json(await run_in_threadpool(host.close))
     hub = ctx.rtc.pop(hearing_id, None)
     if hub is not None:

@@ -37,9 +37,10 @@ def create_app(ctx: ServerContext) -> FastAPI:
             for hub in list(ctx.rtc.values()):
                 await hub.close()
             ctx.rtc.clear()
-            for publisher in list(ctx.hls.values()):
-                await run_in_threadpool(publisher.kill, "服务器停止 (server stopping)")
-            ctx.hls.clear()
+            from web.public import stop_public
+
+            for hearing_id in list(ctx.hls):
+                await run_in_threadpool(stop_public, ctx, hearing_id, "服务器停止 (server stopping)")
             await run_in_threadpool(ctx.hosts.shutdown, "服务器停止 (server stopping)")
 
     app = FastAPI(

@@ -24,6 +24,11 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     serve.add_argument("--database", help="store URL (default: [storage] url, or COURT_DATABASE_URL)")
     serve.add_argument("--data", type=Path, default=Path("var/web"), help="evidence and stream folder")
     serve.add_argument("--public-url", default="", help="the address parties open (for invitation links)")
+    serve.add_argument(
+        "--relay-url",
+        default="",
+        help="also push the public stream (HLS, after its delay) by HTTP PUT to this media server base URL",
+    )
     serve.add_argument("--no-seed", action="store_true", help="do not create the demo cases on a fresh store")
     serve.set_defaults(handler=_serve)
 
@@ -36,6 +41,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     ctx = build_context(config, database=args.database, data=args.data, public_url=args.public_url)
+    ctx.relay_url = args.relay_url
     for line in first_run(ctx, seed=not args.no_seed):
         print(line)
     warm_models(config)

@@ -29,3 +29,7 @@ class ServerContext:
     """The WebRTC hub of each running hearing (made on the event loop on first use)."""
     hls: dict[int, Any] = field(default_factory=dict)
     """Public HLS publishers by hearing id."""
+    relay_url: str = ""
+    """Where the public stream is also pushed (an existing media server), e.g. ``https://cdn/live``:
+    each hearing under ``<relay_url>/hearing-<id>/``. Empty: not pushed."""
+    relays: dict[int, Any] = field(default_factory=dict)

@@ -14,6 +14,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from court.host import HearingHost, HostStatus
 from web.context import ServerContext
 from web.hls import HlsPublisher
+from web.relay import HlsPushRelay
 from web.security import context
 
 router = APIRouter(tags=["public"])
@@ -46,10 +47,17 @@ def start_public(ctx: ServerContext, host: HearingHost) -> None:
         ctx.hls[host.hearing_id] = publisher
     if not publisher.running:
         publisher.start()
+    if ctx.relay_url and host.hearing_id not in ctx.relays:
+        relay = HlsPushRelay(publisher, f"{ctx.relay_url.rstrip('/')}/hearing-{host.hearing_id}")
+        ctx.relays[host.hearing_id] = relay
+        relay.start()
 
 
 def stop_public(ctx: ServerContext, hearing_id: int, reason: str) -> None:
     """The kill switch: what the public has not yet seen is deleted at once."""
+    relay = ctx.relays.pop(hearing_id, None)
+    if relay is not None:
+        relay.stop()
     publisher = ctx.hls.pop(hearing_id, None)
     if publisher is not None:
         publisher.kill(reason)
