@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
+
 from devices.media import Samples
 from transcripts.audio import envelope_correlation, speech_level
 
@@ -20,6 +23,10 @@ class CrosstalkOptions:
     enabled: bool = True
     min_correlation: float = 0.6
     """Envelope correlation above which two channels carry the same voice."""
+    trim_margin_db: float = 10.0
+    """A stretch at either end of an utterance where another channel is this much louder is that
+    channel's voice leaking in (the speaker started after it, or it went on): trimmed off, so the
+    line's time span covers only its own speaker."""
     wait: float = 0.3
     """Seconds an utterance waits for the other channels' audio to reach its end (capture threads
     deliver each channel's chunks at about the same time; a stalled channel is not waited for)."""
@@ -63,3 +70,47 @@ def judge(
         if corr >= options.min_correlation and (best is None or other_level > (best.other_level_db or -999)):
             best = CrosstalkVerdict(other, level, corr, other_level)
     return best or CrosstalkVerdict(None, level)
+
+
+def own_span(
+    samples: Samples,
+    others: Mapping[str, Samples],
+    rate: int,
+    options: CrosstalkOptions = CrosstalkOptions(),
+    *,
+    frame_seconds: float = 0.02,
+    pad_seconds: float = 0.15,
+) -> tuple[int, int]:
+    """The sample range of ``samples`` (a channel's own utterance) without a leaked neighbour's voice
+    at its start or end: frames where another channel is ``trim_margin_db`` louder, and the quiet
+    between them and the speaker's first (last) own frame, keeping ``pad_seconds`` around the
+    speaker's voice. Only ends that hold leaked frames are trimmed; the middle is never touched."""
+    n = len(samples)
+    hop = max(1, round(frame_seconds * rate))
+    frames = n // hop
+    if not options.enabled or frames < 2 or not others:
+        return 0, n
+    own = _frame_db(samples, hop, frames)
+    loudest = np.full(frames, -120.0)
+    for audio in others.values():
+        if len(audio) >= frames * hop:
+            loudest = np.maximum(loudest, _frame_db(audio, hop, frames))
+    leaked = loudest - own >= options.trim_margin_db
+    voiced = (own >= own.max() - 30.0) & ~leaked
+    if not voiced.any() or not leaked.any():
+        return 0, n
+    first, last = int(np.argmax(voiced)), frames - 1 - int(np.argmax(voiced[::-1]))
+    pad = round(pad_seconds / frame_seconds)
+    start = end = None
+    if leaked[:first].any():
+        last_leak = int(np.flatnonzero(leaked[:first])[-1])
+        start = max(last_leak + 1, first - pad) * hop
+    if leaked[last + 1 :].any():
+        first_leak = last + 1 + int(np.flatnonzero(leaked[last + 1 :])[0])
+        end = min(first_leak, last + 1 + pad) * hop
+    return start or 0, end or n
+
+
+def _frame_db(samples: Samples, hop: int, frames: int) -> npt.NDArray[np.float64]:
+    x = np.asarray(samples[: frames * hop], dtype=np.float64).reshape(frames, hop)
+    return np.asarray(10.0 * np.log10(np.mean(x * x, axis=1) + 1e-12), dtype=np.float64)

@@ -24,14 +24,14 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
 
 from devices.media import Samples
 from transcripts.audio import speech_level, to_rate
-from transcripts.crosstalk import CrosstalkOptions, judge
+from transcripts.crosstalk import CrosstalkOptions, judge, own_span
 from transcripts.decoder import MAX_SECONDS, DecodeCancelled, Word
 from transcripts.recognizer import Recognition, Recognizer
 from transcripts.text import to_simplified
@@ -317,7 +317,8 @@ class LiveTranscriber:
                 src = self._sources.get(segment.source)
                 if not segment.final and (src is None or src.vad.tentative is not segment):
                     continue  # the speaker went on while it waited
-                verdicts.append((segment, self._crosstalk(segment)))
+                verdict = self._crosstalk(segment)
+                verdicts.append((segment if verdict is not None else self._trim_leak(segment), verdict))
         for segment, verdict in verdicts:
             if not segment.final:
                 if verdict is None:
@@ -497,6 +498,26 @@ class LiveTranscriber:
         if self.clock is not None:
             self.latencies.append(self.clock() - (segment.end - self.options.vad.speech_pad))
         self.on_utterance(utterance)
+
+    def _trim_leak(self, segment: SpeechSegment) -> SpeechSegment:
+        """The segment without a neighbour's leaked voice at its ends (call with the lock held)."""
+        options = self.options.crosstalk
+        if not options.enabled:
+            return segment
+        audio = {
+            name: src.between(segment.start, segment.end)
+            for name, src in self._sources.items()
+            if name != segment.source
+        }
+        a, b = own_span(segment.samples, audio, SAMPLE_RATE, options)
+        if (a, b) == (0, len(segment.samples)):
+            return segment
+        return replace(
+            segment,
+            start=segment.start + a / SAMPLE_RATE,
+            end=segment.start + b / SAMPLE_RATE,
+            samples=segment.samples[a:b],
+        )
 
     def _crosstalk(self, segment: SpeechSegment) -> str | None:
         """Why ``segment`` is another channel's voice leaking in, or None (call with the lock held)."""
