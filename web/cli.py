@@ -25,6 +25,12 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     serve.add_argument("--data", type=Path, default=Path("var/web"), help="evidence and stream folder")
     serve.add_argument("--public-url", default="", help="the address parties open (for invitation links)")
     serve.add_argument(
+        "--ssl-certfile",
+        type=Path,
+        help="TLS certificate (PEM): phones' browsers open the camera only on https (or localhost)",
+    )
+    serve.add_argument("--ssl-keyfile", type=Path, help="the certificate's private key (PEM)")
+    serve.add_argument(
         "--relay-url",
         default="",
         help="also push the public stream (HLS, after its delay) by HTTP PUT to this media server base URL",
@@ -45,8 +51,23 @@ def _serve(args: argparse.Namespace) -> int:
     for line in first_run(ctx, seed=not args.no_seed):
         print(line)
     warm_models(config)
-    address = ctx.public_url or f"http://{args.host}:{args.port}"
+    if (args.ssl_certfile is None) != (args.ssl_keyfile is None):
+        print("--ssl-certfile and --ssl-keyfile go together", file=sys.stderr)
+        return 2
+    scheme = "https" if args.ssl_certfile else "http"
+    address = ctx.public_url or f"{scheme}://{args.host}:{args.port}"
     print(f"书记员控制台 clerk console: {address}/login")
+    if scheme == "http" and args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(
+            "注意：手机浏览器只在 https 下开放摄像头，请配置 --ssl-certfile/--ssl-keyfile 或 https 反向代理"
+        )
     sys.stdout.flush()
-    uvicorn.run(create_app(ctx), host=args.host, port=args.port, log_level="warning")
+    uvicorn.run(
+        create_app(ctx),
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        ssl_certfile=str(args.ssl_certfile) if args.ssl_certfile else None,
+        ssl_keyfile=str(args.ssl_keyfile) if args.ssl_keyfile else None,
+    )
     return 0
