@@ -175,15 +175,8 @@ def resume_demo(out: Path, config: Config, *, speed: float = 1.0, progress: Prog
         session.devices.close()
         return _finish(out, sessions, hearing_id, url, None)
     try:
-        session.recording.recover(session.timeline, "process ended without closing the recording (crash)")
-        session.start_transcription()
-        session.recording.start(session.timeline)
+        session.carry_on("process ended without closing the recording (crash)")
         if state is HearingState.PREPARING:
-            lifecycle = session.lifecycle
-            if not lifecycle.attendance_checked or not lifecycle.rules_announced:
-                session.open(override_reason="启动过程中系统中断，书记员确认到庭情况并已口头宣布庭审纪律")
-            else:
-                session.open()
             start_phase = None
         else:
             if state is HearingState.RECESS:

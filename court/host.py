@@ -280,16 +280,7 @@ class HearingHost:
             self.timeline.append(
                 "process.restarted", {"state": state.value, "reason": "服务器重启后恢复 (server restarted)"}
             )
-            session.recording.recover(self.timeline, "服务器中断时未关闭的录制段 (open at the server's stop)")
-            session.start_transcription()
-            session.recording.start(self.timeline)
-            if state is HearingState.PREPARING:
-                lifecycle = session.lifecycle
-                if not lifecycle.attendance_checked or not lifecycle.rules_announced:
-                    # The start was cut short: the clerk confirms attendance and reads the discipline.
-                    session.open(override_reason="启动过程中系统中断，书记员确认到庭情况并已口头宣布庭审纪律")
-                else:
-                    session.open()
+            session.carry_on("服务器中断时未关闭的录制段 (open at the server's stop)")
             with self._lock:
                 self.status = HostStatus.RUNNING
         except Exception as exc:

@@ -298,6 +298,19 @@ class HearingSession:
         self._display(DisplayContent(title=self.hearing.case_number, text="已闭庭"), "closed")
         return event
 
+    def carry_on(self, reason: str) -> None:
+        """After the process died mid-hearing (a crash, a server restart): repair the recording folder
+        (the open segments kept and flagged), start recording and transcription again, and open a
+        hearing whose start was cut short — on the clerk's word for the steps that did not happen."""
+        self.recording.recover(self.timeline, reason)
+        self.start_transcription()
+        self.recording.start(self.timeline)
+        if self.state is HearingState.PREPARING:
+            if not self.lifecycle.attendance_checked or not self.lifecycle.rules_announced:
+                self.open(override_reason="启动过程中系统中断，书记员确认到庭情况并已口头宣布庭审纪律")
+            else:
+                self.open()
+
     def shutdown(self, reason: str) -> None:
         """Stop recording (if running) and release the devices, e.g. on an operator stop."""
         self.recording.stop(reason)

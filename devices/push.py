@@ -53,7 +53,80 @@ def _status(device_id: str, kind: DeviceKind, ready: bool, detail: str) -> Devic
     return DeviceStatus(device_id, kind, ready, detail)
 
 
-class PushCamera:
+class _PushDevice:
+    """What a pushed camera and microphone share: the far end's liveness. A device is closed, or
+    detached (with the reason), or starved after ``stale_seconds`` without a push (real time: the far
+    end pushes in real time even when a simulated hearing runs faster), or delivering."""
+
+    KIND: DeviceKind
+    MEDIA: tuple[str, str]
+    """What it carries, in Chinese and English, for the fault messages."""
+
+    def __init__(self, device_id: str, clock: Clock, stale_seconds: float) -> None:
+        self._id = device_id
+        self._clock = clock
+        self.stale_seconds = float(stale_seconds)
+        self._cond = threading.Condition()
+        self._closed = False
+        self._detached: str | None = None
+        self._since = time.monotonic()
+        """Real time of the last push (or of creation / detachment, before any push)."""
+        self._pushed = False
+
+    @property
+    def device_id(self) -> str:
+        return self._id
+
+    @property
+    def kind(self) -> DeviceKind:
+        return self.KIND
+
+    def check(self) -> DeviceStatus:
+        try:
+            with self._cond:
+                problem = self._problem(time.monotonic())
+                age = time.monotonic() - self._since
+            if problem is not None:
+                return _status(self._id, self.KIND, False, problem)
+            return _status(self._id, self.KIND, True, self._ready_detail(age))
+        except Exception as exc:
+            return _status(self._id, self.KIND, False, f"检测失败 (check failed): {exc!r}")
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._clear()
+            self._cond.notify_all()
+
+    def detach(self, reason: str) -> None:
+        """The far end is gone: reads fault at once with ``reason`` until the next push."""
+        with self._cond:
+            self._detached = reason
+            self._clear()
+            self._since = time.monotonic()
+            self._cond.notify_all()
+
+    def _ready_detail(self, age: float) -> str:
+        raise NotImplementedError
+
+    def _clear(self) -> None:
+        """Drop what is buffered (called with the lock held)."""
+        raise NotImplementedError
+
+    def _problem(self, mono: float) -> str | None:
+        if self._closed:
+            return _CLOSED
+        if self._detached is not None:
+            return self._detached
+        idle = mono - self._since
+        if idle >= self.stale_seconds:
+            zh, en = self.MEDIA
+            what = f"no {en} from the remote party" + ("" if self._pushed else " yet")
+            return f"远程{zh}中断：{idle:.0f} 秒未收到远程{zh} ({what} for {idle:.0f} s)"
+        return None
+
+
+class PushCamera(_PushDevice):
     """A :class:`~devices.interfaces.Camera` fed by :meth:`push` (see the module doc).
 
     Pushed pictures of any size are letterboxed to the declared ``width``×``height`` so the
@@ -73,20 +146,12 @@ class PushCamera:
     ) -> None:
         if width <= 0 or height <= 0 or width % 2 or height % 2 or fps <= 0 or stale_seconds <= 0:
             raise ValueError(f"{device_id}: bad push camera format {width}x{height} @ {fps} fps")
-        self._id = device_id
-        self._clock = clock
+        super().__init__(device_id, clock, stale_seconds)
         self._width = width
         self._height = height
         self._fps = float(fps)
-        self.stale_seconds = float(stale_seconds)
         # Two frames absorb the jitter between arrival and the capture thread without adding latency.
         self._frames: deque[VideoFrame] = deque(maxlen=2)
-        self._cond = threading.Condition()
-        self._closed = False
-        self._detached: str | None = None
-        self._since = time.monotonic()
-        """Real time of the last push (or of creation / detachment, before any push)."""
-        self._pushed = False
         self._burst = max(2.0, self._fps / 2)
         """Up to half a second of frames may arrive at once and all be kept."""
         self._credit = self._burst
@@ -97,13 +162,8 @@ class PushCamera:
 
     # --- Device -----------------------------------------------------------------------------------
 
-    @property
-    def device_id(self) -> str:
-        return self._id
-
-    @property
-    def kind(self) -> DeviceKind:
-        return DeviceKind.CAMERA
+    KIND = DeviceKind.CAMERA
+    MEDIA = ("画面", "video")
 
     @property
     def width(self) -> int:
@@ -117,27 +177,12 @@ class PushCamera:
     def fps(self) -> float:
         return self._fps
 
-    def check(self) -> DeviceStatus:
-        try:
-            with self._cond:
-                problem = self._problem(time.monotonic())
-                age = time.monotonic() - self._since
-            if problem is not None:
-                return _status(self._id, DeviceKind.CAMERA, False, problem)
-            return _status(
-                self._id,
-                DeviceKind.CAMERA,
-                True,
-                f"远程画面 (remote video) {self._width}x{self._height}, last frame {age:.1f} s ago",
-            )
-        except Exception as exc:
-            return _status(self._id, DeviceKind.CAMERA, False, f"检测失败 (check failed): {exc!r}")
+    def _ready_detail(self, age: float) -> str:
+        return f"远程画面 (remote video) {self._width}x{self._height}, last frame {age:.1f} s ago"
 
-    def close(self) -> None:
-        with self._cond:
-            self._closed = True
-            self._frames.clear()
-            self._cond.notify_all()
+    def _clear(self) -> None:
+        self._frames.clear()
+        self._credit = self._burst  # the first pictures after a reconnection are always kept
 
     # --- feeding ----------------------------------------------------------------------------------
 
@@ -173,15 +218,6 @@ class PushCamera:
             self._frames.append(VideoFrame(picture, t))
             self._cond.notify_all()
 
-    def detach(self, reason: str) -> None:
-        """The far end is gone: reads fault at once with ``reason`` until the next push."""
-        with self._cond:
-            self._detached = reason
-            self._frames.clear()
-            self._credit = self._burst  # the first pictures after a reconnection are always kept
-            self._since = time.monotonic()
-            self._cond.notify_all()
-
     # --- reading ----------------------------------------------------------------------------------
 
     def read(self) -> VideoFrame:
@@ -196,19 +232,8 @@ class PushCamera:
                     raise DeviceFault(self._id, problem)
                 self._cond.wait(self._since + self.stale_seconds - mono)
 
-    def _problem(self, mono: float) -> str | None:
-        if self._closed:
-            return _CLOSED
-        if self._detached is not None:
-            return self._detached
-        idle = mono - self._since
-        if idle >= self.stale_seconds:
-            what = "no video from the remote party" if self._pushed else "no video from the remote party yet"
-            return f"远程画面中断：{idle:.0f} 秒未收到远程画面 ({what} for {idle:.0f} s)"
-        return None
 
-
-class PushMicrophone:
+class PushMicrophone(_PushDevice):
     """A :class:`~devices.interfaces.Microphone` fed by :meth:`push` (see the module doc).
 
     Pushed audio is mixed down to mono and resampled (FFmpeg's libswresample, stateful across pushes
@@ -231,10 +256,8 @@ class PushMicrophone:
     ) -> None:
         if sample_rate <= 0 or stale_seconds <= 0 or drift_seconds <= 0 or max_buffer_seconds <= 0:
             raise ValueError(f"{device_id}: bad push microphone settings")
-        self._id = device_id
-        self._clock = clock
+        super().__init__(device_id, clock, stale_seconds)
         self._rate = int(sample_rate)
-        self.stale_seconds = float(stale_seconds)
         self.drift_seconds = float(drift_seconds)
         self.max_buffer_seconds = float(max_buffer_seconds)
         self._cond = threading.Condition()
@@ -243,10 +266,6 @@ class PushMicrophone:
         """Hearing-clock sample index of ``_buf[0]``; None until the next push anchors it."""
         self._read_end = -(1 << 62)
         """Sample index after the last chunk returned: stamps never go back before it."""
-        self._closed = False
-        self._detached: str | None = None
-        self._since = time.monotonic()
-        self._pushed = False
         self._resampler: av.AudioResampler | None = None
         self._resampler_rate = 0
         self.silence_filled = 0.0
@@ -256,39 +275,18 @@ class PushMicrophone:
 
     # --- Device -----------------------------------------------------------------------------------
 
-    @property
-    def device_id(self) -> str:
-        return self._id
-
-    @property
-    def kind(self) -> DeviceKind:
-        return DeviceKind.MICROPHONE
+    KIND = DeviceKind.MICROPHONE
+    MEDIA = ("声音", "audio")
 
     @property
     def sample_rate(self) -> int:
         return self._rate
 
-    def check(self) -> DeviceStatus:
-        try:
-            with self._cond:
-                problem = self._problem(time.monotonic())
-                age = time.monotonic() - self._since
-            if problem is not None:
-                return _status(self._id, DeviceKind.MICROPHONE, False, problem)
-            return _status(
-                self._id,
-                DeviceKind.MICROPHONE,
-                True,
-                f"远程声音 (remote audio) {self._rate} Hz, last push {age:.1f} s ago",
-            )
-        except Exception as exc:
-            return _status(self._id, DeviceKind.MICROPHONE, False, f"检测失败 (check failed): {exc!r}")
+    def _ready_detail(self, age: float) -> str:
+        return f"远程声音 (remote audio) {self._rate} Hz, last push {age:.1f} s ago"
 
-    def close(self) -> None:
-        with self._cond:
-            self._closed = True
-            self._buf = np.zeros(0, np.float32)
-            self._cond.notify_all()
+    def _clear(self) -> None:
+        self._reset()
 
     # --- feeding ----------------------------------------------------------------------------------
 
@@ -368,14 +366,6 @@ class PushMicrophone:
             self._pos += surplus
         self._cond.notify_all()
 
-    def detach(self, reason: str) -> None:
-        """The far end is gone: reads fault at once with ``reason`` until the next push."""
-        with self._cond:
-            self._detached = reason
-            self._reset()
-            self._since = time.monotonic()
-            self._cond.notify_all()
-
     def _reset(self) -> None:
         self._buf = np.zeros(0, np.float32)
         self._pos = None
@@ -404,14 +394,3 @@ class PushMicrophone:
                     self._reset()
                     raise DeviceFault(self._id, problem)
                 self._cond.wait(self._since + self.stale_seconds - mono)
-
-    def _problem(self, mono: float) -> str | None:
-        if self._closed:
-            return _CLOSED
-        if self._detached is not None:
-            return self._detached
-        idle = mono - self._since
-        if idle >= self.stale_seconds:
-            what = "no audio from the remote party" if self._pushed else "no audio from the remote party yet"
-            return f"远程声音中断：{idle:.0f} 秒未收到远程声音 ({what} for {idle:.0f} s)"
-        return None
