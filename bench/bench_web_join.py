@@ -115,7 +115,7 @@ PROBE = """
 
 def start_server(folder: Path, cache: Path) -> LiveServer:
     """``court serve`` as the web tests start it (see ``tests/web/conftest.py::live_server``)."""
-    config = write_test_config(folder, cache)
+    config = write_test_config(folder, cache, door_seconds=3)
     port = free_port()
     database = f"sqlite:///{folder / 'court.db'}"
     command = [

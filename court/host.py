@@ -163,6 +163,8 @@ class HearingHost:
         self._assembled: AssembledHearing | None = None
         self._remotes: dict[int, RemoteParty] = {}
         self._confirmed: dict[int, str] = {}
+        self._door: Any = None
+        """The door terminal's face check while the start's attendance step runs (FaceAttendance)."""
         self._lock = threading.RLock()
         self._start_thread: threading.Thread | None = None
         self._listeners: list[Callable[[TimelineEvent], None]] = []
@@ -221,6 +223,7 @@ class HearingHost:
             "livestream_allowed": self.hearing.livestream_allowed,
             "public_live": self.public_live,
             "caucus": self.caucus,
+            "door_check": self._door is not None,
             "director": director,
             "devices": devices,
             "remotes": [r.to_json() for r in self.remotes()],
@@ -379,12 +382,66 @@ class HearingHost:
             if assembled is not None and assembled.session.lifecycle.attendance_checked:
                 assembled.session.record_presence(participant, method="clerk", note=reason.strip())
                 return
+            door = self._door
+            if door is not None:  # the door check is running: it records the confirmation in order
+                door.confirm(participant_id, reason.strip())
+                return
             self._confirmed[participant_id] = reason.strip()
         self.timeline.append(
             "attendance.confirmation_noted",
             {"participant_id": participant_id, "name": participant.name, "reason": reason.strip()},
             actor=actor,
         )
+
+    def end_door_check(self, *, actor: str) -> None:
+        """The clerk closes the attendance step: whoever has not come is absent (they can still be
+        confirmed in person later, as a late arrival)."""
+        door = self._door
+        if door is None:
+            raise HostError("no_door_check", "当前没有进行中的到庭核验 (no door check is running)")
+        self.timeline.append("attendance.door_closed", {"reason": "书记员结束到庭核验"}, actor=actor)
+        door.stop()
+
+    def _door_arrivals(self, waiting: Sequence[ParticipantInfo]) -> Iterator[Arrival]:
+        """The door terminal's face check for the in-room parties not yet accounted for, until all
+        have come, the clerk ends it, or ``[face] timeout`` passes."""
+        assembled = self._assembled
+        terminal = assembled.session.devices.face_terminal if assembled is not None else None
+        if terminal is None or not waiting:
+            return
+        try:
+            from court.face_attendance import FaceAttendance, face_settings
+            from court.face_enrolment import load_templates
+            from devices.face import shared_analyzer
+
+            templates = load_templates(self.sessions, [p.id for p in waiting])
+            if not templates:
+                return  # no ID photo enrolled for anyone awaited: the clerk confirms in person
+            analyzer = shared_analyzer()
+        except Exception as exc:  # no face models: the clerk confirms in person
+            self.timeline.append("attendance.door_unavailable", {"reason": f"{type(exc).__name__}: {exc}"})
+            return
+        assert assembled is not None
+        settings = face_settings(self.config.face)
+        door = FaceAttendance(
+            terminal,
+            templates,
+            self.clock,
+            analyzer=analyzer,
+            settings=settings,
+            report=assembled.session.record_attendance_issue,
+        )
+        self.timeline.append(
+            "attendance.door_open",
+            {"participants": [p.id for p in waiting], "timeout": settings.timeout},
+        )
+        with self._lock:
+            self._door = door
+        try:
+            yield from door.arrivals(waiting)
+        finally:
+            with self._lock:
+                self._door = None
 
     def _arrivals(self) -> Iterator[Arrival]:
         with self._lock:
@@ -728,9 +785,13 @@ class _HostAttendance:
 
     def arrivals(self, expected: Sequence[ParticipantInfo]) -> Iterator[Arrival]:
         wanted = {p.id for p in expected}
+        found: set[int] = set()
         for arrival in self.host._arrivals():
             if arrival.participant_id in wanted:
+                found.add(arrival.participant_id)
                 yield arrival
+        waiting = [p for p in expected if p.id not in found and not p.remote]
+        yield from self.host._door_arrivals(waiting)
 
 
 class HearingHosts:

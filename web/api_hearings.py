@@ -296,6 +296,15 @@ async def confirm_presence(
     return {"ok": True}
 
 
+@router.post("/hearings/{hearing_id}/attendance/close")
+async def close_door_check(hearing_id: int, principal: Clerk, ctx: Ctx) -> dict[str, bool]:
+    """End the start's door check now: whoever has not come is absent (and may be confirmed in
+    person later)."""
+    host = host_for(ctx, principal, hearing_id)
+    await run_in_threadpool(lambda: host.end_door_check(actor=principal.actor))
+    return {"ok": True}
+
+
 @router.post("/hearings/{hearing_id}/invitations")
 async def invite(
     hearing_id: int, body: InviteBody, request: Request, principal: Clerk, ctx: Ctx

@@ -12,13 +12,18 @@ SHORT_SCRIPT = DATA / "short_hearing.toml"
 SHORT_RULES = '"""\n现在宣布庭审纪律。请将手机调至静音。\n"""'
 
 
-def write_test_config(folder: Path, cache_dir: Path, *, segment_seconds: float = 2.0) -> Path:
+def write_test_config(
+    folder: Path, cache_dir: Path, *, segment_seconds: float = 2.0, door_seconds: float | None = None
+) -> Path:
+    """``door_seconds``: how long the start's door check waits for in-room parties ([face] timeout)."""
     text = DEFAULT_CONFIG.read_text(encoding="utf-8")
     start = text.index('text = """')
     end = text.index('"""', start + len('text = """')) + 3
     text = text[:start] + "text = " + SHORT_RULES + text[end:]
     text = text.replace('cache_dir = "var/cache"', f'cache_dir = "{cache_dir}"')
     text = text.replace("segment_seconds = 4.0", f"segment_seconds = {segment_seconds}")
+    if door_seconds is not None:
+        text = text.replace("timeout = 300.0 ", f"timeout = {door_seconds} ", 1)
     path = folder / "room.toml"
     path.write_text(text, encoding="utf-8")
     return path

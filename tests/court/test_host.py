@@ -186,3 +186,43 @@ def test_a_restarted_server_carries_on_with_the_hearing(
     assert types.count("recording.started") >= 2
     assert "process.restarted" in types and types.index("process.restarted") > types.index("hearing.opened")
     assert verify_recording(second.config.recording.root).ok
+
+
+def test_the_door_terminal_checks_the_in_room_parties_at_the_start(
+    sqlite_sessions: sessionmaker[Session], config: Config, model_cache: Path
+) -> None:
+    from court.assembly import AssembledHearing, assemble_hearing
+    from court.face_enrolment import enrol_participant
+    from court.face_material import encode_jpeg, ensure_material, material_folder, portrait
+    from devices.face import shared_analyzer
+
+    folder = ensure_material(material_folder(model_cache), ["obama.jpg", "obama2.jpg", "biden.jpg"])
+    hearing_id = _hearing(sqlite_sessions, config)
+    host_probe = HearingHost(sqlite_sessions, hearing_id, config)
+    respondent = next(p for p in host_probe.hearing.participants if p.role is Role.RESPONDENT)
+    enrol_participant(
+        sqlite_sessions, respondent.id, encode_jpeg(portrait(folder, "obama.jpg")), shared_analyzer()
+    )
+
+    def with_visitors(*args: object, **kwargs: object) -> AssembledHearing:
+        assembled = assemble_hearing(*args, **kwargs)  # type: ignore[arg-type]
+        assert assembled.simulated is not None
+        door = assembled.simulated.face_terminal
+        now = assembled.session.clock.now()
+        door.arrive(portrait(folder, "biden.jpg", zoom=2.1), at_t=now + 1.0, duration=4.0)  # a stranger
+        door.arrive(portrait(folder, "obama2.jpg", zoom=2.1), at_t=now + 6.5, duration=8.0)
+        return assembled
+
+    host = HearingHost(sqlite_sessions, hearing_id, config, assemble=with_visitors)
+    host.start()
+    assert host.wait_started(180) is HostStatus.RUNNING, host.error
+    host.shutdown("test end")
+    events = host.timeline.events()
+    types = [e.type for e in events]
+    assert "attendance.door_open" in types
+    present = [e.payload for e in events if e.type == "attendance.present"]
+    assert [(p["participant_id"], p["method"]) for p in present] == [(respondent.id, "face")]
+    assert (
+        types.index("attendance.present") < types.index("attendance.checked") < types.index("rules.started")
+    )
+    assert not any(e.type == "attendance.present" and e.payload.get("name") == "张伟" for e in events)

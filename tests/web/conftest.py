@@ -107,7 +107,7 @@ def _pump(stream: Any, log: list[str]) -> None:
 def live_server(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Iterator[LiveServer]:
     folder = tmp_path_factory.mktemp("web-server")
     face_material(model_cache)
-    config = write_test_config(folder, model_cache)
+    config = write_test_config(folder, model_cache, door_seconds=3)
     port = free_port()
     database = f"sqlite:///{folder / 'court.db'}"
     command = [

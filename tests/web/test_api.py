@@ -65,7 +65,7 @@ class Api:
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Iterator[Api]:
     folder = tmp_path_factory.mktemp("web-api")
-    config = load_config(write_test_config(folder, model_cache))
+    config = load_config(write_test_config(folder, model_cache, door_seconds=3))
     ctx = build_context(config, database=f"sqlite:///{folder / 'court.db'}", data=folder / "data")
     hearings = seed_cases(ctx.sessions, config, enrol_photos=False, progress=lambda _: None)
     for username, role in (
@@ -201,6 +201,8 @@ def test_a_party_does_not_see_device_internals(api: Api) -> None:
         ("PATCH", "/transcript/u1", {"text": "改"}),
         ("GET", "/audio?source=remote-1&start=0&end=1", None),
         ("POST", "/caucus", {"side": "applicant"}),
+        ("POST", "/attendance", {"participant_id": 1, "reason": "x"}),
+        ("POST", "/attendance/close", None),
     ],
 )
 def test_a_party_cannot_do_the_clerks_work(api: Api, method: str, path: str, body: Any) -> None:

@@ -75,6 +75,34 @@
     renderLobby(s.remotes || []);
     renderInvites(s.participants || []);
     renderAttendance(s.attendance || []);
+    renderDoorCheck(s);
+  }
+
+  const PARTY_SIDE = new Set(["applicant", "applicant_agent", "respondent", "respondent_agent", "third_party", "third_party_agent"]);
+
+  // The door terminal's face check during the start, and the clerk's confirmation in person.
+  function renderDoorCheck(s) {
+    const box = $("#door-check");
+    box.textContent = "";
+    if (s.door_check) {
+      box.append(el("p", { class: "notice", text: "门口人脸核验进行中：当事人在门口终端前核验身份，未到者可当面确认。" }),
+        el("button", { id: "door-close", "data-testid": "door-close", class: "secondary", onclick: act(async () => {
+          await api("POST", `${base}/attendance/close`);
+          await refresh();
+        }) }, "结束到庭核验"));
+    }
+    const present = new Set((s.attendance || []).filter((a) => a.status === "present").map((a) => a.participant_id));
+    const waiting = (s.participants || []).filter((p) => PARTY_SIDE.has(p.role) && !present.has(p.id));
+    if (s.host !== "starting" && s.host !== "running") return;
+    for (const p of waiting) {
+      box.append(el("div", { class: "row" }, `${roleLabel(p.role)} ${p.name}`, " ",
+        el("button", { class: "secondary", "data-confirm": p.id, onclick: act(async () => {
+          const reason = window.prompt(`当面确认 ${p.name} 到庭的理由`, "当面核对身份证件");
+          if (!reason) return;
+          await api("POST", `${base}/attendance`, { participant_id: p.id, reason });
+          await refresh();
+        }) }, "当面确认到庭")));
+    }
   }
 
   function fillSelect(select, options) {
