@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Collection
 from typing import Annotated, Any
 
@@ -16,6 +17,7 @@ from court.accounts import AccessRole
 from court.face_attendance import face_settings, verify_remote
 from court.face_enrolment import load_templates
 from court.host import GatedAudio, HearingHost, HostStatus, RemoteParty
+from devices.face.liveness import LivenessCheck
 from devices.media import Image
 from web.api_hearings import host_for
 from web.context import ServerContext
@@ -26,7 +28,7 @@ router = APIRouter(prefix="/api", tags=["media"])
 
 Ctx = Annotated[ServerContext, Depends(context)]
 
-MAX_FRAMES = 12
+MAX_FRAMES = 16
 MAX_FRAME_BYTES = 2 * 2**20
 
 
@@ -58,10 +60,21 @@ async def face_check(
         from devices.face import shared_analyzer
 
         settings = face_settings(ctx.config.face)
-        # No liveness challenge here: the page does not yet show the head-turn prompt while it takes
-        # the frames, so with [face] liveness on every party would be refused. A printed photo held
-        # to a phone is stopped by the clerk, who admits each party from the lobby.
-        result = verify_remote(images, templates, analyzer=shared_analyzer(), settings=settings.verifier)
+        liveness = settings.liveness
+        direction = _CHALLENGES.pop((hearing_id, principal.session_id), None) if liveness else None
+        if liveness is not None and direction is None:
+            raise ApiError(
+                409, "challenge_required", "请先获取核验动作提示 (ask for the liveness challenge first)"
+            )
+        result = verify_remote(
+            images,
+            templates,
+            analyzer=shared_analyzer(),
+            settings=settings.verifier,
+            liveness=liveness,
+            rng=_rng_for(direction) if direction else None,
+            max_frames=MAX_FRAMES,
+        )
         party = host.remote_checked(
             participant_id,
             admitted=result.admitted,
@@ -79,6 +92,33 @@ async def face_check(
         }
 
     return await run_in_threadpool(check)
+
+
+@router.post("/hearings/{hearing_id}/face-check/challenge")
+async def face_challenge(hearing_id: int, principal: AnyPrincipal, ctx: Ctx) -> dict[str, Any]:
+    """What the party must do while the page takes the frames: with ``[face] liveness`` on, turn the
+    head to a side chosen here at random (a printed photo or a screen cannot follow it)."""
+    require_party(principal, hearing_id)
+    settings = face_settings(ctx.config.face).liveness
+    if settings is None:
+        return {"liveness": False, "prompt": "请正对摄像头，保持光线充足", "frames": 6, "gap_ms": 250}
+    check = LivenessCheck(settings)
+    _CHALLENGES[(hearing_id, principal.session_id)] = check.direction
+    gap = max(150, round(1000 * settings.seconds / max(1, settings.frames)))
+    return {"liveness": True, "prompt": check.prompt, "frames": MAX_FRAMES, "gap_ms": gap}
+
+
+_CHALLENGES: dict[tuple[int, int], str] = {}
+"""The direction each login session was asked to turn (used once, by its next face check)."""
+
+
+def _rng_for(direction: str) -> random.Random:
+    """A generator whose first choice of a side is ``direction``: the check then expects the turn
+    the party was shown."""
+    for seed in range(64):
+        if random.Random(seed).choice(("left", "right")) == direction:
+            return random.Random(seed)
+    raise ValueError(direction)
 
 
 async def _decode(upload: UploadFile) -> Image:

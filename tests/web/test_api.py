@@ -637,3 +637,45 @@ def test_viewers_see_a_file_only_once_it_is_presented(api: Api) -> None:
     # A viewer sees the presented event in the timeline (what the watch page shows).
     events = api.client.get(f"/api/hearings/{hearing}/events", headers=api.login("observer")).json()
     assert any(e["type"] == "evidence.presented" and e["evidence_id"] == info["id"] for e in events)
+
+
+def test_with_liveness_on_a_still_photo_cannot_follow_the_challenge(api: Api, model_cache: Path) -> None:
+    """A printed photo (or a still picture on a screen) held to the phone: the face matches, but it
+    does not turn the way it was asked, so the party is not let into the lobby."""
+    from dataclasses import replace
+
+    from court.face_enrolment import enrol_participant
+    from court.face_material import encode_jpeg, portrait
+    from devices.face import shared_analyzer
+    from tests.web.conftest import face_material
+
+    folder = face_material(model_cache)
+    hearing = api.hearings[1]
+    applicant = api.participant(hearing, "applicant")
+    enrol_participant(
+        api.ctx.sessions, applicant, encode_jpeg(portrait(folder, "obama.jpg")), shared_analyzer()
+    )
+    original = api.ctx.config
+    api.ctx.config = replace(original, face={**original.face, "liveness": True})
+    try:
+        party = api.party(hearing)
+        frame = encode_jpeg(portrait(folder, "obama2.jpg", zoom=2.1))
+        frames = [("frames", (f"f{i}.jpg", frame, "image/jpeg")) for i in range(14)]
+        r = api.client.post(f"/api/hearings/{hearing}/face-check", headers=party, files=frames)
+        assert r.status_code == 409 and r.json()["code"] == "challenge_required"
+        r = api.client.post(f"/api/hearings/{hearing}/face-check/challenge", headers=party)
+        assert r.status_code == 200 and r.json()["liveness"] is True
+        assert r.json()["prompt"] in ("请向左转头", "请向右转头")
+        r = api.client.post(f"/api/hearings/{hearing}/face-check", headers=party, files=frames)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["match"] is True and body["admitted"] is False
+        assert "转头" in body["reason"]
+        assert (
+            api.client.post(
+                f"/api/hearings/{hearing}/face-check/challenge", headers=api.login("clerk")
+            ).status_code
+            == 403
+        )
+    finally:
+        api.ctx.config = original

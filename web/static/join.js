@@ -162,7 +162,10 @@
     box.className = "notice";
     box.textContent = "正在核验，请保持正对摄像头…";
     try {
-      const blobs = await grabFrames();
+      const challenge = await api("POST", `/api/hearings/${hid}/face-check/challenge`);
+      box.textContent = `正在核验：${challenge.prompt}`;
+      box.dataset.prompt = challenge.prompt;
+      const blobs = await grabFrames(challenge.frames, challenge.gap_ms);
       const form = new FormData();
       blobs.forEach((b, i) => form.append("frames", b, `frame-${i}.jpg`));
       const result = await api("POST", `/api/hearings/${hid}/face-check`, form);
