@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import cv2
 import numpy as np
+from aiortc import RTCIceServer
 from fastapi import APIRouter, Depends, File, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
@@ -131,6 +132,12 @@ async def _decode(upload: UploadFile) -> Image:
     return np.asarray(image, dtype=np.uint8)
 
 
+@router.get("/rtc-config")
+async def rtc_config(principal: AnyPrincipal, ctx: Ctx) -> dict[str, Any]:
+    """The ICE servers a browser's peer connection should use (STUN/TURN, as the court set them)."""
+    return {"iceServers": ctx.ice_servers}
+
+
 @router.post("/hearings/{hearing_id}/rtc")
 async def rtc_offer(hearing_id: int, offer: Offer, principal: AnyPrincipal, ctx: Ctx) -> dict[str, str]:
     """A WebRTC offer: a party sends their camera and microphone and receives the program and the
@@ -158,7 +165,8 @@ def _hub(ctx: ServerContext, host: HearingHost) -> RtcHub:
         raise ApiError(409, "not_running", "庭审尚未开始，请稍候 (the hearing has not started)")
     hub = ctx.rtc.get(host.hearing_id)
     if hub is None:
-        hub = RtcHub(assembled.live.feed, _Sound(host), fps=assembled.live.feed.fps)
+        ice = [RTCIceServer(**server) for server in ctx.ice_servers]
+        hub = RtcHub(assembled.live.feed, _Sound(host), fps=assembled.live.feed.fps, ice_servers=ice)
         ctx.rtc[host.hearing_id] = hub
     return hub
 

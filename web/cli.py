@@ -31,6 +31,14 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     )
     serve.add_argument("--ssl-keyfile", type=Path, help="the certificate's private key (PEM)")
     serve.add_argument(
+        "--ice-server",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="a STUN/TURN server for parties outside the court's network, e.g. "
+        "turn:user:password@turn.example.org:3478 (repeatable)",
+    )
+    serve.add_argument(
         "--relay-url",
         default="",
         help="also push the public stream (HLS, after its delay) by HTTP PUT to this media server base URL",
@@ -43,11 +51,16 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from web.app import create_app
-    from web.server import build_context, first_run, warm_models
+    from web.server import build_context, first_run, parse_ice_server, warm_models
 
     config = load_config(args.config)
     ctx = build_context(config, database=args.database, data=args.data, public_url=args.public_url)
     ctx.relay_url = args.relay_url
+    try:
+        ctx.ice_servers = [parse_ice_server(url) for url in args.ice_server]
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     for line in first_run(ctx, seed=not args.no_seed):
         print(line)
     warm_models(config)

@@ -33,3 +33,6 @@ class ServerContext:
     """Where the public stream is also pushed (an existing media server), e.g. ``https://cdn/live``:
     each hearing under ``<relay_url>/hearing-<id>/``. Empty: not pushed."""
     relays: dict[int, Any] = field(default_factory=dict)
+    ice_servers: list[dict[str, str]] = field(default_factory=list)
+    """STUN/TURN servers (``{"urls", "username"?, "credential"?}``) for the server's peers and the
+    browsers: parties outside the court's network need a TURN server."""

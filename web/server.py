@@ -40,6 +40,22 @@ def build_context(
     )
 
 
+def parse_ice_server(text: str) -> dict[str, str]:
+    """``stun:host:3478`` or ``turn:user:password@host:3478[?transport=tcp]`` → a WebRTC ICE server."""
+    scheme, sep, rest = text.partition(":")
+    if not sep or scheme not in ("stun", "stuns", "turn", "turns") or not rest:
+        raise ValueError(
+            f"ICE 服务器地址应为 stun:主机:端口 或 turn:用户:密码@主机:端口 (bad ICE server): {text!r}"
+        )
+    if "@" not in rest:
+        return {"urls": text}
+    credentials, _, host = rest.rpartition("@")
+    username, colon, password = credentials.partition(":")
+    if not colon or not username or not host:
+        raise ValueError(f"TURN 地址须含用户名和密码 (a TURN server needs user:password@host): {text!r}")
+    return {"urls": f"{scheme}:{host}", "username": username, "credential": password}
+
+
 def warm_models(config: Config) -> None:
     """Load what every hearing's start needs (the discipline's speech, the recognizer, the face
     models) once, in the background, so the clerk's first click does not wait for it."""

@@ -679,3 +679,22 @@ def test_with_liveness_on_a_still_photo_cannot_follow_the_challenge(api: Api, mo
         )
     finally:
         api.ctx.config = original
+
+
+def test_rtc_config_gives_the_courts_ice_servers_to_logged_in_pages(api: Api) -> None:
+    from web.server import parse_ice_server
+
+    assert api.client.get("/api/rtc-config").status_code == 401
+    api.ctx.ice_servers = [parse_ice_server("turn:court:secret@turn.example.org:3478")]
+    try:
+        r = api.client.get("/api/rtc-config", headers=api.party(api.hearings[0]))
+        assert r.status_code == 200
+        assert r.json() == {
+            "iceServers": [
+                {"urls": "turn:turn.example.org:3478", "username": "court", "credential": "secret"}
+            ]
+        }
+    finally:
+        api.ctx.ice_servers = []
+    with pytest.raises(ValueError, match="TURN"):
+        parse_ice_server("turn:turn.example.org@:3478")

@@ -142,13 +142,22 @@ const Court = (() => {
    * Receive the program feed and the hearing's sound (viewers, the clerk): keeps reconnecting with a
    * new offer while `keep()` says so. onState(text, kind) reports the connection.
    */
+  /** The ICE servers the court configured (STUN/TURN for parties outside its network), fetched once. */
+  let rtcConfig = null;
+  async function peerConfig() {
+    if (!rtcConfig) {
+      try { rtcConfig = await api("GET", "/api/rtc-config"); } catch (e) { rtcConfig = { iceServers: [] }; }
+    }
+    return rtcConfig;
+  }
+
   function receiveProgram(hearingId, video, onState, keep = () => true) {
     let pc = null, stopped = false, timer = null;
     async function connect() {
       if (stopped) return;
       if (pc) { try { pc.close(); } catch (e) {} }
       video.srcObject = null;
-      pc = new RTCPeerConnection();
+      pc = new RTCPeerConnection(await peerConfig());
       pc.addTransceiver("video", { direction: "recvonly" });
       pc.addTransceiver("audio", { direction: "recvonly" });
       pc.ontrack = (e) => attach(video, e);
@@ -181,5 +190,5 @@ const Court = (() => {
   }
 
   return { api, ApiError, param, $, el, showError, clock, roleLabel, stream, negotiate, attach,
-           receiveProgram, ROLE_LABELS, PHASES };
+           receiveProgram, peerConfig, ROLE_LABELS, PHASES };
 })();

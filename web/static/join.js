@@ -243,7 +243,7 @@
     const video = $("#program-video");
     video.srcObject = null;
     setConn("正在接入庭审…", "warn");
-    const peer = new RTCPeerConnection();
+    const peer = new RTCPeerConnection(await Court.peerConfig());
     pc = peer;
     for (const track of local.getTracks()) {
       peer.addTransceiver(track, { direction: "sendrecv", streams: [local] });
