@@ -68,7 +68,7 @@ class HostStatus(StrEnum):
     CLOSED = "closed"
 
 
-_RESUMABLE = (HearingState.PREPARING, HearingState.IN_SESSION, HearingState.RECESS)
+_RESUMABLE = (HearingState.IN_SESSION, HearingState.RECESS)
 """States a hearing can be in when the server stops under it: the start button carries on."""
 
 
@@ -238,7 +238,8 @@ class HearingHost:
             if self.status in (HostStatus.STARTING, HostStatus.RUNNING):
                 raise HostError("already_started", "庭审已经启动 (the hearing is already started)")
             state = self.lifecycle.state
-            if state is HearingState.SCHEDULED:
+            if state in (HearingState.SCHEDULED, HearingState.PREPARING):
+                # In preparation: a start that failed or was cut off by a crash runs again in full.
                 target = self._run_start
             elif state in _RESUMABLE:
                 target = self._run_recover
@@ -260,6 +261,13 @@ class HearingHost:
     def _run_start(self) -> None:
         try:
             assembled = self._assemble()
+            if assembled.session.state is HearingState.PREPARING:
+                self.timeline.append(
+                    "startup.retried",
+                    {"reason": "上次启动未完成，重新一键启动 (the last start did not finish)"},
+                )
+                # Segments a crash left open are kept and flagged before recording starts again.
+                assembled.session.recording.recover(self.timeline, "上次启动时未关闭的录制段 (left open)")
             assembled.session.one_click_start(_HostAttendance(self))
             with self._lock:
                 self.status = HostStatus.RUNNING

@@ -121,7 +121,13 @@ class Lifecycle:
     # -- commands: check, then return the event to persist ------------------------------------
 
     def prepare(self) -> PendingEvent:
-        self._require("start preparing", {HearingState.SCHEDULED}, "only a scheduled hearing can be started")
+        # Again while still in preparation: a start that failed (no camera) or was cut off (a crash)
+        # is run again from the beginning, each step on the record in order.
+        self._require(
+            "start preparing",
+            {HearingState.SCHEDULED, HearingState.PREPARING},
+            "only a hearing not yet opened can be started",
+        )
         return PendingEvent(EventType.PREPARING)
 
     def check_attendance(self, present: list[str], absent: list[str]) -> PendingEvent:
@@ -211,7 +217,10 @@ class Lifecycle:
         """Fold one persisted event into the state (events of other types are ignored)."""
         match event_type:
             case EventType.PREPARING:
+                # A new start: its attendance check and discipline are still to come.
                 self.state = HearingState.PREPARING
+                self.attendance_checked = False
+                self.rules_announced = False
             case EventType.ATTENDANCE_CHECKED:
                 self.attendance_checked = True
             case EventType.RULES_PLAYED:

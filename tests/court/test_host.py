@@ -226,3 +226,45 @@ def test_the_door_terminal_checks_the_in_room_parties_at_the_start(
         types.index("attendance.present") < types.index("attendance.checked") < types.index("rules.started")
     )
     assert not any(e.type == "attendance.present" and e.payload.get("name") == "张伟" for e in events)
+
+
+def test_a_failed_start_can_be_run_again_in_full(
+    sqlite_sessions: sessionmaker[Session], config: Config
+) -> None:
+    from court.assembly import AssembledHearing, assemble_hearing
+
+    attempts: list[AssembledHearing] = []
+
+    def first_without_cameras(*args: object, **kwargs: object) -> AssembledHearing:
+        assembled = assemble_hearing(*args, **kwargs)  # type: ignore[arg-type]
+        if not attempts:
+            assert assembled.simulated is not None
+            for camera_id in assembled.simulated.cameras:
+                assembled.simulated.camera(camera_id).break_("断电 no power")
+        attempts.append(assembled)
+        return assembled
+
+    hearing_id = _hearing(sqlite_sessions, config)
+    host = HearingHost(sqlite_sessions, hearing_id, config, assemble=first_without_cameras)
+    host.start()
+    assert host.wait_started(120) is HostStatus.FAILED
+    assert "no camera" in host.error
+    assert host.lifecycle.state is HearingState.PREPARING
+    host.start()  # the power is back: the clerk presses the button again
+    assert host.wait_started(120) is HostStatus.RUNNING, host.error
+    try:
+        host.open()  # attendance and discipline were done by the second start, in order
+    finally:
+        host.shutdown("test end")
+    types = [e.type for e in host.timeline.events()]
+    assert types.count("hearing.preparing") == 2
+    retry = types.index("startup.retried")
+    assert (
+        types.index("startup.failed")
+        < retry
+        < types.index("attendance.checked")
+        < types.index("rules.played")
+    )
+    assert (
+        "override_reason" not in next(e for e in host.timeline.events() if e.type == "hearing.opened").payload
+    )
