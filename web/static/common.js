@@ -142,6 +142,61 @@ const Court = (() => {
    * Receive the program feed and the hearing's sound (viewers, the clerk): keeps reconnecting with a
    * new offer while `keep()` says so. onState(text, kind) reports the connection.
    */
+  /** A live transcript event into ``box``: a new line, or a correction of one. True when handled. */
+  function transcriptEvent(box, e) {
+    if (e.type === "utterance") {
+      if (box.querySelector(`[data-id="u${e.seq}"]`)) return true;
+      box.append(el("div", { class: "line", "data-id": `u${e.seq}`, "data-role": e.role },
+        el("span", { class: "who", text: roleLabel(e.role, e.role_label) }),
+        el("div", { class: "text", text: e.text }),
+        el("span", { class: "when", text: clock(e.start) })));
+      box.scrollTop = box.scrollHeight;
+      return true;
+    }
+    if (e.type === "utterance.corrected" && e.line) {
+      const line = box.querySelector(`[data-id="${CSS.escape(e.line)}"] .text`);
+      if (line && e.after) line.textContent = e.after;
+      return true;
+    }
+    return false;
+  }
+
+  const PICTURE = /\.(jpe?g|jpe|png|gif|webp)$/i;
+
+  /**
+   * The evidence the clerk puts on screen, into #presented-title / #presented-body; the latest one
+   * wins (the event stream replays the past at once). ``onShown`` reveals the panel.
+   */
+  function presenter(onShown) {
+    let timer = null;
+    return (e) => {
+      clearTimeout(timer);
+      timer = setTimeout(() => { if (renderPresented(e)) onShown(); }, 150);
+    };
+  }
+
+  function renderPresented(e) {
+    if (!e.evidence_id) return false;
+    const url = `/api/evidence/${encodeURIComponent(e.evidence_id)}/file`;
+    const picture = PICTURE.test(e.filename || "");
+    document.getElementById("presented-title").textContent = e.title || e.filename || "证据";
+    const body = document.getElementById("presented-body");
+    body.textContent = "";
+    body.dataset.evidence = e.evidence_id;
+    if (picture) {
+      const img = el("img", { src: url, alt: e.title || e.filename || "证据", "data-testid": "presented-image",
+        style: "max-width:100%;max-height:55vh;display:block;margin:0 auto;border-radius:6px" });
+      img.addEventListener("error", () => {
+        img.replaceWith(el("p", { class: "muted", text: "图片无法显示，请点击下方链接查看。" }));
+      });
+      body.append(img);
+    }
+    body.append(el("p", {},
+      el("a", { href: url, target: "_blank", rel: "noopener", "data-testid": "presented-link",
+        text: picture ? "查看原图" : `打开证据文件 ${e.filename || ""}` })));
+    return true;
+  }
+
   /** The ICE servers the court configured (STUN/TURN for parties outside its network), fetched once. */
   let rtcConfig = null;
   async function peerConfig() {
@@ -190,5 +245,5 @@ const Court = (() => {
   }
 
   return { api, ApiError, param, $, el, showError, clock, roleLabel, stream, negotiate, attach,
-           receiveProgram, peerConfig, ROLE_LABELS, PHASES };
+           receiveProgram, peerConfig, transcriptEvent, presenter, ROLE_LABELS, PHASES };
 })();

@@ -16,7 +16,6 @@
   let biluShown = null;
   let settlementShown = null;   // the sha256 of the settlement text on screen
   let polls = 0;
-  let presentTimer = null;
   let settlementTimer = null;
 
   const show = (id, on = true) => $(id).classList.toggle("hidden", !on);
@@ -280,25 +279,12 @@
   // -- the transcript, events -------------------------------------------------------------------------------
 
   function onEvent(e) {
-    if (e.type === "utterance") {
-      const box = $("#transcript");
-      if (box.querySelector(`[data-id="u${e.seq}"]`)) return;
-      box.append(el("div", { class: "line", "data-id": `u${e.seq}`, "data-role": e.role },
-        el("span", { class: "who", text: roleLabel(e.role, e.role_label) }),
-        el("div", { class: "text", text: e.text }),
-        el("span", { class: "when", text: clock(e.start) })));
-      box.scrollTop = box.scrollHeight;
-    } else if (e.type === "utterance.corrected" && e.line) {
-      const line = $(`#transcript [data-id="${CSS.escape(e.line)}"] .text`);
-      if (line && e.after) line.textContent = e.after;
-    } else if (e.type.startsWith("remote.") || e.type.startsWith("startup.") || e.type.startsWith("hearing.")) {
+    const line = Court.transcriptEvent($("#transcript"), e);
+    if (!line && (e.type.startsWith("remote.") || e.type.startsWith("startup.") || e.type.startsWith("hearing."))) {
       poll();
     }
     if (e.type.startsWith("evidence.")) loadEvidence();
-    if (e.type === "evidence.presented") {  // the latest one wins (the stream replays the past at once)
-      clearTimeout(presentTimer);
-      presentTimer = setTimeout(() => presented(e), 150);
-    }
+    if (e.type === "evidence.presented") present(e);
     if (e.type.startsWith("settlement.") || e.type === "hearing.phase") {
       clearTimeout(settlementTimer);
       settlementTimer = setTimeout(checkSettlement, 200);
@@ -347,27 +333,8 @@
 
   // -- the item on screen ------------------------------------------------------------------------------------
 
-  const PICTURE = /\.(jpe?g|jpe|png|gif|webp)$/i;
-  function presented(e) {
-    if (!e.evidence_id) return;
-    const url = `/api/evidence/${encodeURIComponent(e.evidence_id)}/file`;
-    $("#presented-title").textContent = e.title || e.filename || "证据";
-    const body = $("#presented-body");
-    body.textContent = "";
-    body.dataset.evidence = e.evidence_id;
-    if (PICTURE.test(e.filename || "")) {
-      const img = el("img", { src: url, alt: e.title || e.filename || "证据", "data-testid": "presented-image",
-        style: "max-width:100%;max-height:60vh;display:block;margin:0 auto;border-radius:6px" });
-      img.addEventListener("error", () => {
-        img.replaceWith(el("p", { class: "muted", text: "图片无法显示，请点击下方链接查看。" }));
-      });
-      body.append(img);
-    }
-    body.append(el("p", {},
-      el("a", { href: url, target: "_blank", rel: "noopener", "data-testid": "presented-link",
-        text: PICTURE.test(e.filename || "") ? "查看原图" : `打开证据文件 ${e.filename || ""}` })));
-    show("#step-presented");
-  }
+  /** The evidence the clerk puts on screen; the next replaces it. */
+  const present = Court.presenter(() => show("#step-presented"));
 
   // -- the mediation settlement (调解协议) ------------------------------------------------------------------
 
