@@ -25,29 +25,24 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
-
-import httpx
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from tests.court.helpers import write_test_config  # noqa: E402
 from tests.web.conftest import (  # noqa: E402
     CHROMIUM,
     LiveServer,
-    _pump,
+    ServerFailed,
     face_material,
-    free_port,
+    start_live_server,
+    stop_live_server,
     write_speech_wav,
     write_y4m,
 )
@@ -111,56 +106,6 @@ PROBE = """
 
 
 # -- the server ------------------------------------------------------------------------------------
-
-
-def start_server(folder: Path, cache: Path) -> LiveServer:
-    """``court serve`` as the web tests start it (see ``tests/web/conftest.py::live_server``)."""
-    config = write_test_config(folder, cache, door_seconds=3)
-    port = free_port()
-    database = f"sqlite:///{folder / 'court.db'}"
-    command = [
-        sys.executable,
-        "-c",
-        "import sys; from court.cli import main; sys.exit(main(sys.argv[1:]))",
-        *("--config", str(config), "serve", "--host", "127.0.0.1", "--port", str(port)),
-        *("--data", str(folder / "data"), "--database", database),
-    ]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(REPO)}
-    env.pop("COURT_DATABASE_URL", None)
-    process = subprocess.Popen(
-        command, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    log: list[str] = []
-    assert process.stdout is not None
-    threading.Thread(target=_pump, args=(process.stdout, log), daemon=True).start()
-    server = LiveServer(f"http://127.0.0.1:{port}", process, {}, [], database, log)
-    deadline = time.monotonic() + 240
-    while True:
-        if process.poll() is not None:
-            raise SystemExit(f"court serve exited with {process.returncode}:\n{server.output()}")
-        if time.monotonic() > deadline:
-            stop_server(server)
-            raise SystemExit(f"court serve did not come up in time:\n{server.output()}")
-        if any("clerk console" in line for line in log):
-            try:
-                if httpx.get(f"{server.url}/api/me", timeout=2).status_code == 401:
-                    break
-            except httpx.HTTPError:
-                pass
-        time.sleep(0.3)
-    text = "".join(log)
-    server.passwords = dict(re.findall(r"new account: (\w+) / (\S+)", text))
-    server.hearings = [int(h) for h in re.findall(r"demo hearing (\d+)", text)]
-    return server
-
-
-def stop_server(server: LiveServer) -> None:
-    server.process.terminate()
-    try:
-        server.process.wait(20)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait(10)
 
 
 def start_hearing(server: LiveServer, clerk: str, hid: int) -> float:
@@ -356,7 +301,10 @@ def main() -> None:
         video = write_y4m(folder / "applicant.y4m", portrait(faces, "obama2.jpg", zoom=2.4))
         audio = write_speech_wav(folder / "applicant.wav", cache)
         t0 = time.monotonic()
-        server = start_server(folder, cache)
+        try:
+            server = start_live_server(folder, cache)
+        except ServerFailed as exc:
+            raise SystemExit(str(exc)) from None
         print(f"court serve up in {time.monotonic() - t0:.1f} s at {server.url}", flush=True)
         try:
             clerk = server.login("clerk")
@@ -406,7 +354,7 @@ def main() -> None:
             print(server.output()[-4000:], file=sys.stderr)
             raise
         finally:
-            stop_server(server)
+            stop_live_server(server)
 
 
 if __name__ == "__main__":

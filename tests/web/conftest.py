@@ -71,6 +71,7 @@ class LiveServer:
     """Seeded: the case approved for livestream first, then the one that is not."""
     database: str
     log: list[str] = field(default_factory=list)
+    pump: threading.Thread | None = None
 
     @property
     def approved(self) -> int:
@@ -103,9 +104,13 @@ def _pump(stream: Any, log: list[str]) -> None:
         log.append(line)
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Iterator[LiveServer]:
-    folder = tmp_path_factory.mktemp("web-server")
+class ServerFailed(RuntimeError):
+    """``court serve`` exited or did not come up; the message holds its output."""
+
+
+def start_live_server(folder: Path, model_cache: Path) -> LiveServer:
+    """``court serve`` on the embedded default in ``folder`` (a test config, SQLite, a free port),
+    up and answering, with the accounts and hearings it printed (also used by bench_web_join)."""
     face_material(model_cache)
     config = write_test_config(folder, model_cache, door_seconds=3)
     port = free_port()
@@ -114,17 +119,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> 
         sys.executable,
         "-c",
         "import sys; from court.cli import main; sys.exit(main(sys.argv[1:]))",
-        "--config",
-        str(config),
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--data",
-        str(folder / "data"),
-        "--database",
-        database,
+        *("--config", str(config), "serve", "--host", "127.0.0.1", "--port", str(port)),
+        *("--data", str(folder / "data"), "--database", database),
     ]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("COURT_DATABASE_URL", None)
@@ -135,36 +131,55 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> 
     assert process.stdout is not None
     pump = threading.Thread(target=_pump, args=(process.stdout, log), daemon=True)
     pump.start()
-    server = LiveServer(f"http://127.0.0.1:{port}", process, {}, [], database, log)
+    server = LiveServer(f"http://127.0.0.1:{port}", process, {}, [], database, log, pump)
+    deadline = time.monotonic() + 240
+    while True:
+        if process.poll() is not None:
+            stop_live_server(server)
+            raise ServerFailed(f"court serve exited with {process.returncode}:\n{server.output()}")
+        if time.monotonic() > deadline:
+            stop_live_server(server)
+            raise ServerFailed(f"court serve did not come up in time:\n{server.output()}")
+        if any("clerk console" in line for line in log):
+            try:
+                if httpx.get(f"{server.url}/api/me", timeout=2).status_code == 401:
+                    break
+            except httpx.HTTPError:
+                pass
+        time.sleep(0.3)
+    text = "".join(log)
+    server.passwords = dict(re.findall(r"new account: (\w+) / (\S+)", text))
+    server.hearings = [int(h) for h in re.findall(r"demo hearing (\d+)", text)]
+    return server
+
+
+def stop_live_server(server: LiveServer) -> None:
+    process = server.process
+    process.terminate()
     try:
-        deadline = time.monotonic() + 240
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"court serve exited with {process.returncode}:\n{server.output()}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"court serve did not come up in time:\n{server.output()}")
-            if any("clerk console" in line for line in log):
-                try:
-                    if httpx.get(f"{server.url}/api/me", timeout=2).status_code == 401:
-                        break
-                except httpx.HTTPError:
-                    pass
-            time.sleep(0.3)
-        text = "".join(log)
-        server.passwords = dict(re.findall(r"new account: (\w+) / (\S+)", text))
-        server.hearings = [int(h) for h in re.findall(r"demo hearing (\d+)", text)]
+        process.wait(20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
+    if server.pump is not None:
+        server.pump.join(5)
+    if process.stdout is not None:
+        process.stdout.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Iterator[LiveServer]:
+    try:
+        server = start_live_server(tmp_path_factory.mktemp("web-server"), model_cache)
+    except ServerFailed as exc:
+        pytest.fail(str(exc))
+    try:
+        text = "".join(server.log)
         assert set(server.passwords) >= {"clerk", "supervisor", "observer"}, text
         assert len(server.hearings) == 2, text
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
-        pump.join(5)
-        process.stdout.close()
+        stop_live_server(server)
 
 
 # -- the fake camera and microphone ----------------------------------------------------------------
