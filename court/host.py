@@ -509,6 +509,14 @@ class HearingHost:
         self.timeline.append("remote.lobby", party.to_json(), actor=f"party:{participant_id}")
         return party
 
+    def face_similarity(self, participant_id: int, session_id: int | None) -> float | None:
+        """The similarity of the party's passed face check, if it was passed in this login session:
+        a signature made from another session records the login only."""
+        party = self.remote(participant_id)
+        if party is None or party.session_id != session_id:
+            return None
+        return party.similarity
+
     def admit(self, participant_id: int, *, actor: str) -> RemoteParty:
         party = self._require_remote(participant_id)
         with self._lock:

@@ -17,7 +17,15 @@ from court.playback import PlaybackError, audio_between
 from transcripts.bilu import canonical_text
 from web.api_hearings import host_for
 from web.context import ServerContext
-from web.security import AnyPrincipal, ApiError, Staff, check_hearing, context, require_party
+from web.security import (
+    AnyPrincipal,
+    ApiError,
+    Staff,
+    check_hearing,
+    context,
+    require_party,
+    signing_device,
+)
 
 router = APIRouter(prefix="/api", tags=["record"])
 
@@ -148,9 +156,9 @@ async def sign(
 ) -> dict[str, Any]:
     participant_id = require_party(principal, hearing_id)
     host = host_for(ctx, principal, hearing_id)
-    device = f"web {request.headers.get('user-agent', '')[:200]}"
+    device = signing_device(request)
     image = _signature_image(body.signature_png)
-    party = host.remote(participant_id)
+    similarity = host.face_similarity(participant_id, principal.session_id)
 
     def apply() -> Any:
         record = host.bilu()
@@ -162,8 +170,8 @@ async def sign(
             device=device,
             image=image,
             login=principal.actor,
-            face_similarity=party.similarity if party else None,
-            face_passed=True if party and party.similarity is not None else None,
+            face_similarity=similarity,
+            face_passed=True if similarity is not None else None,
         )
 
     try:

@@ -19,7 +19,7 @@ from court.accounts import Principal
 from court.settlement import MAX_TEXT, Settlement, SettlementError, SettlementVersion
 from web.api_hearings import host_for
 from web.context import ServerContext
-from web.security import AnyPrincipal, ApiError, Staff, context, require_party
+from web.security import AnyPrincipal, ApiError, Staff, context, require_party, signing_device
 
 router = APIRouter(prefix="/api", tags=["settlement"])
 
@@ -125,8 +125,8 @@ async def sign(
     participant_id = require_party(principal, hearing_id)
     host = host_for(ctx, principal, hearing_id)
     record = await _settlement(ctx, hearing_id, principal)
-    device = f"web {request.headers.get('user-agent', '')[:200]}"
-    party = host.remote(participant_id)
+    device = signing_device(request)
+    similarity = host.face_similarity(participant_id, principal.session_id)
 
     def apply() -> dict[str, Any]:
         if body.agree:
@@ -135,7 +135,7 @@ async def sign(
                 body.sha256,
                 device=device,
                 login=principal.actor,
-                face_similarity=party.similarity if party else None,
+                face_similarity=similarity,
             )
         else:
             done = record.refuse(participant_id, body.sha256, reason=body.reason, device=device)

@@ -38,9 +38,11 @@ def current_principal(request: Request, ctx: Annotated[ServerContext, Depends(co
     if token is None:
         raise ApiError(401, "no_session", "请先登录或使用邀请链接 (not logged in)")
     try:
-        return ctx.accounts.authenticate(token)
+        principal = ctx.accounts.authenticate(token)
     except NotAuthenticated as exc:
         raise ApiError(401, exc.reason_code, exc.message) from None
+    request.state.principal = principal  # for the audit of this request
+    return principal
 
 
 AnyPrincipal = Annotated[Principal, Depends(current_principal)]
@@ -74,6 +76,11 @@ def require_party(principal: Principal, hearing_id: int) -> int:
     if principal.role is not AccessRole.PARTY or principal.participant_id is None:
         raise ApiError(403, "party_only", "仅限本案当事人 (parties of this hearing only)")
     return principal.participant_id
+
+
+def signing_device(request: Request) -> str:
+    """What a signature records as the device it was made on."""
+    return f"web {request.headers.get('user-agent', '')[:200]}"
 
 
 def forbid_viewer(principal: Principal) -> None:
