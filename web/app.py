@@ -17,11 +17,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from court.accounts import NotAuthenticated
 from court.host import HostError
 from web import api_auth, api_evidence, api_hearings, api_media, api_record, api_settlement, pages, public
 from web.context import ServerContext
-from web.security import ApiError, token_of
+from web.security import ApiError
 
 log = logging.getLogger(__name__)
 
@@ -93,14 +92,9 @@ def create_app(ctx: ServerContext) -> FastAPI:
 
 
 def _audit(ctx: ServerContext, request: Request, status: int) -> None:
-    """Every API access, allowed or not, with who asked (never the token)."""
-    principal = None
-    token = token_of(request)
-    if token:
-        try:
-            principal = ctx.accounts.authenticate(token)
-        except NotAuthenticated:
-            principal = None
+    """Every API access, allowed or not, with who asked (never the token): the principal the route
+    authenticated, or nobody when it had none (a refused or public request)."""
+    principal = getattr(request.state, "principal", None)
     hearing_id = None
     parts = request.url.path.split("/")
     if status != 404 and len(parts) > 3 and parts[2] == "hearings" and parts[3].isdigit():

@@ -698,3 +698,17 @@ def test_rtc_config_gives_the_courts_ice_servers_to_logged_in_pages(api: Api) ->
         api.ctx.ice_servers = []
     with pytest.raises(ValueError, match="TURN"):
         parse_ice_server("turn:turn.example.org@:3478")
+
+
+def test_audit_log_names_who_was_let_in(api: Api) -> None:
+    from sqlalchemy import select
+
+    from court.db.models import AuditLog
+
+    clerk = api.login("clerk")
+    assert api.client.get(f"/api/hearings/{api.hearings[0]}/events", headers=clerk).status_code == 200
+    with api.ctx.sessions() as session:
+        row = session.scalars(
+            select(AuditLog).where(AuditLog.action.like("GET %/events")).order_by(AuditLog.id.desc())
+        ).first()
+    assert row is not None and row.actor == "clerk:clerk" and row.detail["status"] == 200
