@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
@@ -39,7 +39,7 @@ from court.transcription import remote_source
 from devices.clock import WallClock
 from devices.interfaces import DisplayContent
 from devices.media import AudioChunk, Image
-from devices.mix import AudioMixer
+from devices.mix import AudioMixer, AudioSubscription
 from devices.push import PushCamera, PushMicrophone
 from devices.tts import MandarinSynthesizer
 
@@ -167,8 +167,6 @@ class HearingHost:
         """The door terminal's face check while the start's attendance step runs (FaceAttendance)."""
         self._lock = threading.RLock()
         self._start_thread: threading.Thread | None = None
-        self._listeners: list[Callable[[TimelineEvent], None]] = []
-        self.timeline.subscribe(self._on_event)
 
     # -- reading ---------------------------------------------------------------------------------------
 
@@ -189,9 +187,6 @@ class HearingHost:
     def remote(self, participant_id: int) -> RemoteParty | None:
         with self._lock:
             return self._remotes.get(participant_id)
-
-    def subscribe(self, listener: Callable[[TimelineEvent], None]) -> None:
-        self._listeners.append(listener)
 
     def snapshot(self) -> dict[str, Any]:
         lifecycle = self.lifecycle
@@ -733,15 +728,6 @@ class HearingHost:
     def bilu(self) -> Bilu:
         return Bilu(self.sessions, self.hearing_id, timeline=self.timeline, key_path=self.key_path)
 
-    # -- internals -------------------------------------------------------------------------------------
-
-    def _on_event(self, event: TimelineEvent) -> None:
-        for listener in list(self._listeners):
-            try:
-                listener(event)
-            except Exception:
-                log.exception("event listener failed")
-
 
 _MAX_PICTURE_PIXELS = 60_000_000
 """Larger images are not decoded for the room display (a decompression bomb must not stall the room)."""
@@ -769,16 +755,10 @@ def _evidence_picture(info: EvidenceInfo, max_size: tuple[int, int] = (1920, 108
         return None
 
 
-class AudioSource(Protocol):
-    def get(self, timeout: float | None = None) -> AudioChunk | None: ...
-
-    def close(self) -> None: ...
-
-
 class GatedAudio:
     """A listener's sound, silenced while they may not hear (the other side's caucus)."""
 
-    def __init__(self, source: AudioSource, allowed: Callable[[], bool]) -> None:
+    def __init__(self, source: AudioSubscription, allowed: Callable[[], bool]) -> None:
         self._source = source
         self._allowed = allowed
 
