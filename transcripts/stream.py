@@ -317,8 +317,7 @@ class LiveTranscriber:
                 src = self._sources.get(segment.source)
                 if not segment.final and (src is None or src.vad.tentative is not segment):
                     continue  # the speaker went on while it waited
-                verdict = self._crosstalk(segment)
-                verdicts.append((segment if verdict is not None else self._trim_leak(segment), verdict))
+                verdicts.append(self._separate(segment))
         for segment, verdict in verdicts:
             if not segment.final:
                 if verdict is None:
@@ -499,43 +498,34 @@ class LiveTranscriber:
             self.latencies.append(self.clock() - (segment.end - self.options.vad.speech_pad))
         self.on_utterance(utterance)
 
-    def _trim_leak(self, segment: SpeechSegment) -> SpeechSegment:
-        """The segment without a neighbour's leaked voice at its ends (call with the lock held)."""
+    def _separate(self, segment: SpeechSegment) -> tuple[SpeechSegment, str | None]:
+        """The segment and why it is another channel's voice leaking in (None when it is this
+        channel's own; then a neighbour's leaked voice at its ends is trimmed off). Call with the
+        lock held: the other channels' audio over the same stretch is read once for both."""
         options = self.options.crosstalk
         if not options.enabled:
-            return segment
-        audio = {
-            name: src.between(segment.start, segment.end)
-            for name, src in self._sources.items()
-            if name != segment.source
-        }
-        a, b = own_span(segment.samples, audio, SAMPLE_RATE, options)
-        if (a, b) == (0, len(segment.samples)):
-            return segment
-        return replace(
-            segment,
-            start=segment.start + a / SAMPLE_RATE,
-            end=segment.start + b / SAMPLE_RATE,
-            samples=segment.samples[a:b],
-        )
-
-    def _crosstalk(self, segment: SpeechSegment) -> str | None:
-        """Why ``segment`` is another channel's voice leaking in, or None (call with the lock held)."""
-        options = self.options.crosstalk
-        if not options.enabled:
-            return None
+            return segment, None
         audio = {
             name: src.between(segment.start, segment.end)
             for name, src in self._sources.items()
             if name != segment.source
         }
         verdict = judge(segment.source, segment.samples, audio, SAMPLE_RATE, options)
-        if verdict.duplicate_of is None:
-            return None
-        return (
-            f"crosstalk: the same voice is louder on {verdict.duplicate_of} "
-            f"({verdict.other_level_db:.1f} vs {verdict.level_db:.1f} dBFS, r={verdict.correlation:.2f})"
+        if verdict.duplicate_of is not None:
+            return segment, (
+                f"crosstalk: the same voice is louder on {verdict.duplicate_of} "
+                f"({verdict.other_level_db:.1f} vs {verdict.level_db:.1f} dBFS, r={verdict.correlation:.2f})"
+            )
+        a, b = own_span(segment.samples, audio, SAMPLE_RATE, options)
+        if (a, b) == (0, len(segment.samples)):
+            return segment, None
+        trimmed = replace(
+            segment,
+            start=segment.start + a / SAMPLE_RATE,
+            end=segment.start + b / SAMPLE_RATE,
+            samples=segment.samples[a:b],
         )
+        return trimmed, None
 
     def _maybe_partial(self) -> None:
         interval = self.options.partial_interval
