@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 import time
-from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -13,24 +12,9 @@ import pytest
 from devices.clock import WallClock
 from devices.media import AudioChunk, Samples, VideoFrame
 from devices.mix import AudioMixer, soft_clip
+from tests.devices.clocks import ManualClock
 
 RATE = 16000
-
-
-class ManualClock:
-    """A hearing clock that only moves when told; sleeping jumps to the wake-up time."""
-
-    def __init__(self, t: float = 50.0) -> None:
-        self.t = t
-
-    def now(self) -> float:
-        return self.t
-
-    def wall(self, t: float | None = None) -> datetime:
-        return datetime(2024, 1, 1, tzinfo=UTC) + timedelta(seconds=self.t if t is None else t)
-
-    def sleep_until(self, t: float) -> None:
-        self.t = max(self.t, t)
 
 
 def tone(freq: float, seconds: float, amplitude: float, rate: int = RATE) -> Samples:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -14,22 +13,7 @@ import pytest
 from devices.interfaces import Camera, DeviceFault, Microphone
 from devices.media import Image, Samples
 from devices.push import PushCamera, PushMicrophone, letterbox
-
-
-class ManualClock:
-    """A hearing clock that only moves when told."""
-
-    def __init__(self, t: float = 100.0) -> None:
-        self.t = t
-
-    def now(self) -> float:
-        return self.t
-
-    def wall(self, t: float | None = None) -> datetime:
-        return datetime(2024, 1, 1, tzinfo=UTC) + timedelta(seconds=self.t if t is None else t)
-
-    def sleep_until(self, t: float) -> None:
-        self.t = max(self.t, t)
+from tests.devices.clocks import ManualClock
 
 
 def picture(width: int, height: int, color: tuple[int, int, int] = (30, 160, 220)) -> Image:
