@@ -26,9 +26,9 @@ from pathlib import Path
 import numpy as np
 
 from court.config import Config, load_config
-from court.director import Cut, Director, Rule
-from court.live_program import room_speakers
-from court.script import load_script
+from court.demo.script import load_script
+from court.live.director import Cut, Director, Rule
+from court.live.program import room_speakers
 from devices.activity import ActivityMonitor, SileroVad
 from devices.clock import ScaledClock
 from devices.media import AudioChunk, Samples

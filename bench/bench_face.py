@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from court.face_material import PEOPLE, ensure_material, load, material_folder, portrait
+from court.demo.face_material import PEOPLE, ensure_material, load, material_folder, portrait
 from devices.clock import ScaledClock
 from devices.face import FaceAnalyzer, FaceTemplate, PhotoRejected, VerifierSettings, verify_once
 from devices.face.degrade import DEGRADATIONS

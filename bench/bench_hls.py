@@ -1,5 +1,5 @@
 """CPU cost of the public HLS stream: encoding the 1280×720 @ 25 fps public program feed into MPEG-TS
-segments the way :class:`web.hls.HlsPublisher` does (libx264 veryfast/zerolatency at 1.5 Mbit/s,
+segments the way :class:`devices.broadcast.hls.HlsPublisher` does (libx264 veryfast/zerolatency at 1.5 Mbit/s,
 a forced IDR frame per 2 s segment, mono AAC at 48 kHz fed from 16 kHz chunks).
 
 Program pictures are composed beforehand from the simulated courtroom (the applicant speaking, so
@@ -19,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
+from devices.broadcast.hls import AUDIO_RATE, AudioJitter, Segment, SegmentEncoder
+from devices.broadcast.program import ProgramFeed
 from devices.clock import ScaledClock
 from devices.media import AudioChunk, Image, VideoFrame
-from devices.program import ProgramFeed
 from devices.simulated.room import SimulatedRoom, default_room_spec
-from web.hls import AUDIO_RATE, AudioJitter, Segment, SegmentEncoder
 
 LABELS = {
     "cam-bench": "仲裁员席",

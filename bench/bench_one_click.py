@@ -16,15 +16,15 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from court.announcement import Announcement
-from court.attendance import ClerkConfirmation
-from court.cases import NewParticipant, create_case, create_hearing
+from court.attendance.arrivals import ClerkConfirmation
 from court.config import load_config
+from court.core.cases import NewParticipant, create_case, create_hearing
+from court.core.roles import Role
 from court.db.engine import close_store, open_store
-from court.recording import HearingRecording
-from court.roles import Role
-from court.room import SimulationInputs, build_room
-from court.session import HearingSession
+from court.live.announcement import Announcement
+from court.live.recording import HearingRecording
+from court.live.room import SimulationInputs, build_room
+from court.live.session import HearingSession
 from devices.clock import ScaledClock
 from devices.tts import MandarinSynthesizer
 

@@ -19,9 +19,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from devices.broadcast.program import WHOLE_FEED, MaskMode, ProgramFeed
 from devices.clock import ScaledClock
 from devices.media import Image, VideoFrame
-from devices.program import WHOLE_FEED, MaskMode, ProgramFeed
 from devices.recording import SegmentedRecorder
 from devices.simulated.room import SimulatedRoom, default_room_spec
 

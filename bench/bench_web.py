@@ -29,12 +29,12 @@ from typing import Any
 import av
 import numpy as np
 
+from devices.broadcast.mix import AudioMixer
+from devices.broadcast.push import PushCamera, PushMicrophone
+from devices.broadcast.rtc import RtcHub
 from devices.clock import WallClock
 from devices.interfaces import DeviceFault
 from devices.media import AudioChunk, Image, VideoFrame
-from devices.mix import AudioMixer
-from devices.push import PushCamera, PushMicrophone
-from web.rtc import RtcHub
 
 CORES = 2
 PROGRAM_W, PROGRAM_H, FPS = 1280, 720, 25.0

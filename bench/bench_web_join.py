@@ -290,7 +290,7 @@ def main() -> None:
         raise SystemExit(f"chromium not found at {CHROMIUM} (set COURT_CHROMIUM)")
     from playwright.sync_api import sync_playwright
 
-    from court.face_material import portrait
+    from court.demo.face_material import portrait
 
     started = time.monotonic()
     print(f"load average at start: {load()}", flush=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from court.roles import Role
+from court.core.roles import Role
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "default.toml"
 SIMULATED = "sim"
@@ -214,7 +214,7 @@ class Config:
     program: ProgramConfig = field(default_factory=ProgramConfig)
     transcription: TranscriptionConfig = field(default_factory=TranscriptionConfig)
     face: Mapping[str, Any] = field(default_factory=dict)
-    """The ``[face]`` table as written, checked at load; ``court.face_attendance.face_settings``
+    """The ``[face]`` table as written, checked at load; ``court.attendance.face_check.face_settings``
     turns it into settings (kept raw here so loading a config does not load the face models)."""
 
 
@@ -290,7 +290,7 @@ def parse_config(raw: Mapping[str, Any], base: Path) -> Config:
 def _face(raw: Mapping[str, Any]) -> Mapping[str, Any]:
     if not raw:
         return {}
-    from court.face_attendance import face_settings
+    from court.attendance.face_check import face_settings
 
     try:
         face_settings(raw)

@@ -97,7 +97,7 @@ PRESET_VOICES: Mapping[str, Voice] = types.MappingProxyType(
         "announcer": Voice(speed=0.9, pitch=0.85, pitch_shift=1.0),
     }
 )
-"""A distinct voice per hearing role (keys are ``court.roles.Role`` values) plus the announcer that
+"""A distinct voice per hearing role (keys are ``court.core.roles.Role`` values) plus the announcer that
 reads the tribunal discipline."""
 
 

@@ -50,6 +50,6 @@ fi
 # Real face photos for the face check's demo, tests and benchmark, taken from PyPI packages (the
 # face-recognition sdist's test images, scikit-image's astronaut, …) into var/cache/faces; skipped
 # when already there.
-.venv/bin/python -m court.face_material var/cache/faces >/dev/null
+.venv/bin/python -m court.demo.face_material var/cache/faces >/dev/null
 # hls.js for the public livestream page (from the npm registry into web/static/vendor, git-ignored).
 bash scripts/fetch_hlsjs.sh >/dev/null

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends, File, Form, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
-from court.evidence import (
+from court.core.timeline import read_events
+from court.record.evidence import (
     EVIDENCE_PRESENTED,
     EvidenceInfo,
     EvidenceRejected,
@@ -17,7 +18,6 @@ from court.evidence import (
     list_evidence,
     store_evidence,
 )
-from court.timeline import read_events
 from web.api_hearings import host_for
 from web.context import ServerContext
 from web.security import AnyPrincipal, ApiError, Clerk, check_hearing, context, forbid_viewer

@@ -14,12 +14,12 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from court.accounts import AccessRole, Principal
-from court.cases import CaseError, load_hearing
+from court.access.accounts import AccessRole, Principal
+from court.core.cases import CaseError, load_hearing
+from court.core.lifecycle import Phase
+from court.core.timeline import TimelineEvent, read_events
 from court.db.models import Attendance, Hearing
-from court.host import HearingHost
-from court.lifecycle import Phase
-from court.timeline import TimelineEvent, read_events
+from court.live.host import HearingHost
 from web.context import ServerContext
 from web.security import AnyPrincipal, ApiError, Clerk, check_hearing, context
 

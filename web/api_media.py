@@ -14,15 +14,15 @@ from fastapi import APIRouter, Depends, File, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from court.accounts import AccessRole
-from court.face_attendance import face_settings, verify_remote
-from court.face_enrolment import load_templates
-from court.host import GatedAudio, HearingHost, HostStatus, RemoteParty
+from court.access.accounts import AccessRole
+from court.attendance.enrolment import load_templates
+from court.attendance.face_check import face_settings, verify_remote
+from court.live.host import GatedAudio, HearingHost, HostStatus, RemoteParty
+from devices.broadcast.rtc import RtcError, RtcHub
 from devices.face.liveness import LivenessCheck
 from devices.media import Image
 from web.api_hearings import host_for
 from web.context import ServerContext
-from web.rtc import RtcError, RtcHub
 from web.security import AnyPrincipal, ApiError, context, require_party
 
 router = APIRouter(prefix="/api", tags=["media"])

@@ -12,8 +12,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from court.bilu import BiluError
-from court.playback import PlaybackError, audio_between
+from court.live.playback import PlaybackError, audio_between
+from court.record.bilu import BiluError
 from transcripts.bilu import canonical_text
 from web.api_hearings import host_for
 from web.context import ServerContext

@@ -15,8 +15,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from court.accounts import Principal
-from court.settlement import MAX_TEXT, Settlement, SettlementError, SettlementVersion
+from court.access.accounts import Principal
+from court.record.settlement import MAX_TEXT, Settlement, SettlementError, SettlementVersion
 from web.api_hearings import host_for
 from web.context import ServerContext
 from web.security import AnyPrincipal, ApiError, Staff, context, require_party, signing_device

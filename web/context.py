@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from court.accounts import Accounts
+from court.access.accounts import Accounts
 from court.config import Config
-from court.host import HearingHosts
+from court.live.host import HearingHosts
 
 
 @dataclass

@@ -11,10 +11,10 @@ from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
-from court.host import HearingHost, HostStatus
+from court.live.host import HearingHost, HostStatus
+from devices.broadcast.hls import HlsPublisher
+from devices.broadcast.relay import HlsPushRelay
 from web.context import ServerContext
-from web.hls import HlsPublisher
-from web.relay import HlsPushRelay
 from web.security import context
 
 router = APIRouter(tags=["public"])

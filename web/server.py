@@ -7,12 +7,12 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from court.accounts import AccessRole, Accounts
-from court.bilu import default_key_path
+from court.access.accounts import AccessRole, Accounts
 from court.config import Config
 from court.db.engine import DATABASE_URL_ENV, open_store
-from court.host import HearingHosts
-from court.seed import has_hearings, seed_cases
+from court.demo.seed import has_hearings, seed_cases
+from court.live.host import HearingHosts
+from court.record.bilu import default_key_path
 from web.context import ServerContext
 
 FIRST_ACCOUNTS = (
@@ -64,7 +64,7 @@ def warm_models(config: Config) -> None:
 
     def warm() -> None:
         try:
-            from court.announcement import Announcement
+            from court.live.announcement import Announcement
             from devices.tts import MandarinSynthesizer
 
             synthesizer = MandarinSynthesizer(
@@ -72,7 +72,7 @@ def warm_models(config: Config) -> None:
             )
             Announcement.from_config(config, synthesizer).warm()
             if config.transcription.enabled:
-                from court.transcription import build_recognizer, vad_model
+                from court.live.transcription import build_recognizer, vad_model
                 from transcripts.vocabulary import CaseVocabulary
 
                 build_recognizer(config.transcription, config.models.cache_dir, CaseVocabulary())

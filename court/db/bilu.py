@@ -3,7 +3,7 @@ and the server keys that seal them.
 
 The timeline stays the source of truth for corrections and requests: ``bilu_corrections`` and
 ``bilu_correction_requests`` are projections of their events, rebuilt from the timeline whenever
-they lag (see :func:`court.bilu.sync_projections`). ``bilu_versions`` holds what a lock froze — the
+they lag (see :func:`court.record.bilu.sync_projections`). ``bilu_versions`` holds what a lock froze — the
 exact blocks whose hash every page shows — and ``bilu_keys`` the public half of each server key,
 so anyone with the record can check the seals.
 """
@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from court.core.timeutil import utcnow
 from court.db.models import Base
-from court.timeutil import utcnow
 
 
 class BiluKey(Base):

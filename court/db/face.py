@@ -12,8 +12,8 @@ from datetime import datetime
 from sqlalchemy import Float, ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from court.core.timeutil import utcnow
 from court.db.models import Base
-from court.timeutil import utcnow
 
 
 class FaceTemplateRow(Base):

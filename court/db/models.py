@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Mapper, mapped_column, relationship
 
-from court.timeutil import utcnow
+from court.core.timeutil import utcnow
 
 
 class Base(DeclarativeBase):

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from court.config import DEFAULT_CONFIG, ConfigError, load_config
-from court.roles import Role
+from court.core.roles import Role
 
 
 def _with(tmp_path: Path, old: str, new: str) -> Path:

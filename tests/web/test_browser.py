@@ -374,7 +374,7 @@ def _expire(server: LiveServer, code: str) -> None:
     """Move an invitation's expiry into the past, in the server's store."""
     from sqlalchemy import update
 
-    from court.accounts import normalize_code
+    from court.access.accounts import normalize_code
     from court.db.engine import close_store, open_store
     from court.db.models import Invitation
 

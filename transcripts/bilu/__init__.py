@@ -1,5 +1,5 @@
 """The 笔录 (hearing record): corrected lines, the standardized document, its exports, seals and
-verification — plain values in and out; :mod:`court.bilu` wires it to a hearing's store.
+verification — plain values in and out; :mod:`court.record.bilu` wires it to a hearing's store.
 
 - :mod:`~transcripts.bilu.corrections` — the clerk's corrections replayed with their history
 - :mod:`~transcripts.bilu.build` — the document from the hearing's facts and lines

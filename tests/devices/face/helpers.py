@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from court.face_material import ensure_material, material_folder, portrait
+from court.demo.face_material import ensure_material, material_folder, portrait
 from devices.face import Embedding, FaceAnalyzer, shared_analyzer
 from devices.media import Image
 

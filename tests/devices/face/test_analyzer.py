@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from court.face_material import encode_jpeg, load
+from court.demo.face_material import encode_jpeg, load
 from devices.face import PhotoRejected, decode_image
 from devices.face.degrade import blur, dark, shrink
 from tests.devices.face.helpers import analyzer, material, photo

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from court.face_material import load
+from court.demo.face_material import load
 from devices.face import MtcnnDetector
 from devices.face.degrade import shrink
 from tests.devices.face.helpers import analyzer, material, photo

@@ -1,0 +1,1 @@
+"""The ``court`` command and its subcommands."""

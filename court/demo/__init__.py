@@ -1,0 +1,1 @@
+"""The simulated hearing: the demo run, its script, seeded cases and face material."""

@@ -1,0 +1,326 @@
+"""``court demo``: a complete scripted hearing on the embedded default — SQLite, the simulated
+courtroom, packaged models — through the whole lifecycle, one-click start first.
+
+The script's lines are synthesized with the voice of their role and played into the seat's
+simulated microphone at their time; the hearing records what the devices deliver.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from court.attendance.arrivals import AttendanceCheck, ClerkConfirmation
+from court.config import Config
+from court.core.cases import (
+    NewParticipant,
+    case_exists,
+    create_case,
+    create_hearing,
+    load_hearing,
+    set_clock_origin,
+)
+from court.core.lifecycle import HearingState, Lifecycle, Phase
+from court.core.timeline import export_jsonl, read_events
+from court.db.engine import DATABASE_URL_ENV, open_store
+from court.demo.script import HearingScript, ScriptLine, load_script
+from court.live.announcement import Announcement
+from court.live.assembly import assemble_hearing
+from court.live.room import SimulationInputs
+from court.live.session import HearingSession, StartupReport
+from court.record.bilu import KEY_FILE_NAME, lock_if_closed
+from devices.clock import ScaledClock
+from devices.simulated.room import SimulatedRoom
+from devices.tts import MandarinSynthesizer, Speech, voice_for_role
+
+if TYPE_CHECKING:
+    from court.demo.faces import FaceDemo
+
+log = logging.getLogger(__name__)
+
+HEARING_FILE = "hearing.json"
+SPEECH_LEAD = 0.3
+"""Seconds between scheduling a line and its first sample: the microphone must not have passed it."""
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    out: Path
+    hearing_id: int
+    database: str
+    state: HearingState
+    events: int
+    startup: StartupReport | None
+
+
+Progress = Callable[[str], None]
+
+
+def run_demo(
+    out: Path,
+    config: Config,
+    *,
+    script_path: Path | None = None,
+    speed: float = 1.0,
+    progress: Progress = print,
+) -> DemoResult:
+    """Run a scripted hearing from scratch into ``out`` (which must not hold another demo)."""
+    out = out.resolve()
+    if (out / HEARING_FILE).exists():
+        raise FileExistsError(f"{out} already holds a demo hearing; use --resume or another folder")
+    out.mkdir(parents=True, exist_ok=True)
+    config = _demo_config(config, out)
+    url = _database_url(out)
+    sessions = open_store(url)
+    script = load_script(script_path, config.room)
+
+    case_id = create_case(
+        sessions,
+        case_number=_unique_case_number(sessions, script.case_number),
+        cause=script.cause,
+        commission=config.room.commission,
+        livestream_allowed=script.livestream_allowed,
+        participants=[
+            NewParticipant(p.role, p.name, organization=p.organization, seat_id=p.seat)
+            for p in script.participants
+        ],
+    )
+    hearing_id = create_hearing(sessions, case_id, room=config.room.name)
+    _write_hearing_file(out, hearing_id, url, script_path)
+    progress(f"案件已建立 hearing {hearing_id} in {url}")
+
+    synthesizer = MandarinSynthesizer(
+        cache_dir=config.models.cache_dir / "tts", assets_dir=config.models.tts_assets
+    )
+    speech = _synthesize_lines(script, synthesizer, config, progress)
+    announcement = Announcement.from_config(config, synthesizer)
+    announcement.warm()
+    face = _prepare_face_check(sessions, hearing_id, script, script_path, config, progress)
+
+    origin = datetime.now(UTC)
+    clock = ScaledClock(speed, origin=origin)
+    set_clock_origin(sessions, hearing_id, origin, str(config.recording.root))
+    session, simulated = _session(sessions, hearing_id, config, clock, announcement, script)
+    try:
+        progress("一键启动：设备自检 → 显示 → 录音录像 → 核对到庭 → 宣布庭审纪律")
+        present = [
+            p.id
+            for p in session.hearing.participants
+            if p.role.is_party_side and not _absent(script, p.seat_id)
+        ]
+        attendance: AttendanceCheck = ClerkConfirmation(present)
+        if face is not None:
+            from court.attendance.face_check import face_settings
+
+            attendance = face.door_check(
+                session,
+                simulated.face_terminal,
+                speed=speed,
+                progress=progress,
+                settings=face_settings(config.face),
+            )
+        startup = session.one_click_start(attendance)
+        progress(
+            f"  录制已开始 {startup.click_to_recording:.2f} s，"
+            f"纪律播放 {startup.click_to_rules_audio:.2f} s；"
+            f"到庭 {len(startup.present)} 人，缺席 {len(startup.absent)} 人"
+        )
+        for fault in startup.faults:
+            progress(f"  设备故障 {fault}")
+        session.open()
+        progress("开庭")
+        _play_script(session, simulated, script, speech, progress, start_phase=None)
+        session.close()
+        progress("闭庭")
+    except BaseException:
+        session.shutdown("demo interrupted")
+        raise
+    session.devices.close()
+    return _finish(out, sessions, hearing_id, url, startup)
+
+
+def resume_demo(out: Path, config: Config, *, speed: float = 1.0, progress: Progress = print) -> DemoResult:
+    """Pick up a demo hearing after its process died (kill -9, power loss): the recording folder is
+    repaired (the open segments kept and flagged), the hearing goes on from its last recorded state."""
+    out = out.resolve()
+    info = json.loads((out / HEARING_FILE).read_text(encoding="utf-8"))
+    hearing_id, url = int(info["id"]), str(info["database"])
+    config = _demo_config(config, out)
+    sessions = open_store(url)
+    hearing = load_hearing(sessions, hearing_id)
+    script = load_script(Path(info["script"]) if info.get("script") else None, config.room)
+    events = list(read_events(sessions, hearing_id))
+    last_t = max((e.t for e in events), default=0.0)
+    origin = hearing.clock_origin or datetime.now(UTC)
+    # The hearing clock continues after the last thing the record knows of: nothing is dated into the gap.
+    clock = ScaledClock(speed, origin=origin, start=last_t + 1.0)
+    synthesizer = MandarinSynthesizer(
+        cache_dir=config.models.cache_dir / "tts", assets_dir=config.models.tts_assets
+    )
+    speech = _synthesize_lines(script, synthesizer, config, progress)
+    announcement = Announcement.from_config(config, synthesizer)
+    session, simulated = _session(sessions, hearing_id, config, clock, announcement, script)
+    state = session.state
+    progress(f"恢复 hearing {hearing_id}: 记录中的状态 {state.label}")
+    session.timeline.append("process.restarted", {"state": state.value, "reason": "restart after crash"})
+    if state in (HearingState.SCHEDULED, HearingState.CLOSED, HearingState.SIGNING, HearingState.ARCHIVED):
+        session.devices.close()
+        return _finish(out, sessions, hearing_id, url, None)
+    try:
+        session.carry_on("process ended without closing the recording (crash)")
+        if state is HearingState.PREPARING:
+            start_phase = None
+        else:
+            if state is HearingState.RECESS:
+                session.resume()
+            start_phase = session.lifecycle.phase
+        _play_script(session, simulated, script, speech, progress, start_phase=start_phase)
+        session.close()
+        progress("闭庭")
+    except BaseException:
+        session.shutdown("demo interrupted")
+        raise
+    session.devices.close()
+    return _finish(out, sessions, hearing_id, url, None)
+
+
+def _prepare_face_check(
+    sessions: sessionmaker[Session],
+    hearing_id: int,
+    script: HearingScript,
+    script_path: Path | None,
+    config: Config,
+    progress: Progress,
+) -> FaceDemo | None:
+    """Enrol the script's ID photos for the door's face check; without photos or models the clerk
+    confirms attendance instead (said in the progress output)."""
+    if not any(p.photo for p in script.participants):
+        return None
+    try:
+        # Imported here: without the face packages (dlib) the demo still runs, on the clerk's word.
+        from court.demo.faces import FaceDemoUnavailable, prepare_face_demo
+    except ImportError as exc:
+        progress(f"人脸核验不可用，改由书记员核对到庭 (face packages missing): {exc}")
+        return None
+    try:
+        hearing = load_hearing(sessions, hearing_id)
+        return prepare_face_demo(sessions, hearing, script, script_path, config.models.cache_dir, progress)
+    except FaceDemoUnavailable as exc:
+        progress(f"人脸核验不可用，改由书记员核对到庭 (face check unavailable): {exc}")
+        log.warning("face check unavailable: %s", exc)
+        return None
+
+
+def _session(
+    sessions: sessionmaker[Session],
+    hearing_id: int,
+    config: Config,
+    clock: ScaledClock,
+    announcement: Announcement,
+    script: HearingScript,
+) -> tuple[HearingSession, SimulatedRoom]:
+    names = {p.seat: p.name for p in script.participants if p.seat}
+    assembled = assemble_hearing(
+        sessions,
+        hearing_id,
+        config,
+        clock,
+        announcement,
+        simulation=SimulationInputs(names=names, display_out_dir=config.recording.root.parent / "display"),
+    )
+    assert assembled.simulated is not None, "the demo runs on the simulated courtroom"
+    return assembled.session, assembled.simulated
+
+
+def _play_script(
+    session: HearingSession,
+    room: SimulatedRoom,
+    script: HearingScript,
+    speech: dict[ScriptLine, Speech],
+    progress: Progress,
+    *,
+    start_phase: Phase | None,
+) -> None:
+    clock = session.clock
+    lines = [line for line in script.lines if start_phase is None or line.phase.order > start_phase.order]
+    for line in lines:
+        if line.phase != session.lifecycle.phase and line.phase is not Phase.OPENING:
+            if script.recess_after_phase is session.lifecycle.phase:
+                session.recess("合议庭休庭评议")
+                clock.sleep_until(clock.now() + 5.0)
+                session.resume()
+            session.change_phase(line.phase)
+            progress(f"  {line.phase.label}")
+        audio = speech[line]
+        start = clock.now() + SPEECH_LEAD
+        room.microphone(line.seat).add_clip(start, audio.samples, audio.sample_rate)
+        clock.sleep_until(start + audio.duration + line.pause_after)
+
+
+def _synthesize_lines(
+    script: HearingScript, synthesizer: MandarinSynthesizer, config: Config, progress: Progress
+) -> dict[ScriptLine, Speech]:
+    roles = {seat.id: seat.role.value for seat in config.room.seats}
+    progress(f"合成 {len(script.lines)} 句台词的语音（已缓存的直接使用）")
+    return {
+        line: synthesizer.synthesize_cached(line.text, voice_for_role(roles[line.seat]))
+        for line in script.lines
+    }
+
+
+def _demo_config(config: Config, out: Path) -> Config:
+    recording = replace(config.recording, root=out / "recording", backup=out / "backup")
+    return replace(config, recording=recording)
+
+
+def _database_url(out: Path) -> str:
+    return os.environ.get(DATABASE_URL_ENV) or f"sqlite:///{out / 'court.db'}"
+
+
+def _unique_case_number(sessions: sessionmaker[Session], number: str) -> str:
+    """A shared store (PostgreSQL by URL) may already hold the demo case from an earlier run."""
+    candidate, n = number, 1
+    while case_exists(sessions, candidate):
+        n += 1
+        candidate = f"{number}（演示{n}）"
+    return candidate
+
+
+def _absent(script: HearingScript, seat_id: str | None) -> bool:
+    return any(p.absent for p in script.participants if p.seat == seat_id)
+
+
+def _write_hearing_file(out: Path, hearing_id: int, url: str, script_path: Path | None) -> None:
+    body = {
+        "id": hearing_id,
+        "database": url,
+        "recording": str(out / "recording"),
+        "script": str(script_path or ""),
+    }
+    (out / HEARING_FILE).write_text(json.dumps(body, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+def _finish(
+    out: Path, sessions: sessionmaker[Session], hearing_id: int, url: str, startup: StartupReport | None
+) -> DemoResult:
+    # A closed hearing's 笔录 goes out for signature (also on a resume that finds it closed, or its
+    # lock interrupted), so the demo's export verifies.
+    lock_if_closed(sessions, hearing_id, key_path=out / KEY_FILE_NAME)
+    events = export_jsonl(sessions, hearing_id, out / "timeline.jsonl")
+    session_state = _replayed_state(sessions, hearing_id)
+    info = json.loads((out / HEARING_FILE).read_text(encoding="utf-8"))
+    info.update({"state": session_state.value, "events": events})
+    (out / HEARING_FILE).write_text(json.dumps(info, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return DemoResult(out, hearing_id, url, session_state, events, startup)
+
+
+def _replayed_state(sessions: sessionmaker[Session], hearing_id: int) -> HearingState:
+    return Lifecycle.replay((e.type, e.payload) for e in read_events(sessions, hearing_id)).state

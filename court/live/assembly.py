@@ -1,0 +1,115 @@
+"""Assembling one hearing's session from the config: the room's devices, the recording, the live
+program (director + program feed) and the live transcript, wired to the hearing.
+
+The demo, the server and the benchmarks build a hearing the same way; only what plays into the
+simulated room differs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from court.config import Config
+from court.core.cases import load_hearing
+from court.core.timeline import Timeline
+from court.live.announcement import Announcement
+from court.live.program import LiveProgram
+from court.live.recording import HearingRecording
+from court.live.room import SimulationInputs, build_room
+from court.live.session import HearingSession
+from court.live.transcription import HearingTranscription
+from devices.clock import Clock
+from devices.recording.capture import Consumer, MediaItem
+from devices.simulated.room import SimulatedRoom
+
+
+@dataclass
+class AssembledHearing:
+    session: HearingSession
+    live: LiveProgram
+    simulated: SimulatedRoom | None
+    """The simulated part of the room, if any (a script places speech on its microphones)."""
+
+
+def assemble_hearing(
+    sessions: sessionmaker[Session],
+    hearing_id: int,
+    config: Config,
+    clock: Clock,
+    announcement: Announcement,
+    *,
+    simulation: SimulationInputs | None = None,
+    consumers: Sequence[Consumer] = (),
+    actor: str = "clerk",
+    timeline: Timeline | None = None,
+    transcribe_while: Callable[[], bool] | None = None,
+) -> AssembledHearing:
+    """Build the hearing's session. The speech models load here, before the one-click start.
+
+    :param simulation: what the simulated devices show and play (default: name cards from the
+        participants' seats, the display written beside the recording).
+    :param transcribe_while: when given, audio reaches recognition only while it answers True (a
+        mediation's private talk with one side is not transcribed).
+    :param consumers: extra receivers of every captured frame and chunk (e.g. the audio mix for
+        listeners), each on its own thread.
+    """
+    hearing = load_hearing(sessions, hearing_id)
+    if simulation is None:
+        names = {p.seat_id: p.name for p in hearing.participants if p.seat_id}
+        simulation = SimulationInputs(names=names, display_out_dir=config.recording.root.parent / "display")
+    devices, simulated = build_room(config, clock, simulation)
+    transcription = _transcription(config, hearing_id, sessions, clock)
+    live = LiveProgram(config, clock, hearing=hearing)
+    recording = HearingRecording(
+        config.recording.root,
+        config.recording.backup,
+        cameras=devices.cameras,
+        microphones=devices.microphones,
+        clock=clock,
+        segment_seconds=config.recording.segment_seconds,
+        live=live,
+        consumers=[*([_gated(transcription.consume, transcribe_while)] if transcription else []), *consumers],
+    )
+    session = HearingSession(
+        sessions,
+        hearing_id,
+        devices=devices,
+        clock=clock,
+        recording=recording,
+        announcement=announcement,
+        room_name=config.room.name,
+        transcription=transcription,
+        actor=actor,
+        timeline=timeline,
+    )
+    return AssembledHearing(session, live, simulated)
+
+
+def _gated(consumer: Consumer, open_: Callable[[], bool] | None) -> Consumer:
+    if open_ is None:
+        return consumer
+
+    def gated(source_id: str, item: MediaItem) -> None:
+        if open_():
+            consumer(source_id, item)
+
+    return gated
+
+
+def _transcription(
+    config: Config, hearing_id: int, sessions: sessionmaker[Session], clock: Clock
+) -> HearingTranscription | None:
+    if not config.transcription.enabled:
+        return None
+    transcription = HearingTranscription(
+        config.transcription,
+        config.models.cache_dir,
+        load_hearing(sessions, hearing_id),
+        {seat.id: seat.role for seat in config.room.seats},
+        clock=clock.now,
+    )
+    transcription.prepare()
+    return transcription

@@ -1,0 +1,306 @@
+"""``court demo`` end to end on the simulated courtroom: the contract of the one-click start issue,
+the recording's tamper evidence, PostgreSQL by URL, and kill -9 mid-hearing followed by a restart."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from court.core.cases import load_hearing
+from court.db.engine import close_store, open_store
+from court.db.models import Attendance, RecordingSegment
+from tests.court.helpers import SHORT_SCRIPT, write_test_config
+
+SPEED = "6"
+
+
+def court(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "court.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+
+
+def timeline(out: Path) -> list[dict[str, Any]]:
+    lines = (out / "timeline.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Path:
+    folder = tmp_path_factory.mktemp("demo")
+    config = write_test_config(folder, model_cache)
+    out = folder / "out"
+    env = {k: v for k, v in os.environ.items() if k != "COURT_DATABASE_URL"}
+    result = subprocess.run(
+        [sys.executable, "-m", "court.cli", "--config", str(config), "demo", "--out", str(out),
+         "--speed", SPEED, "--script", str(SHORT_SCRIPT)],
+        capture_output=True, text=True, timeout=300, env=env, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    return out
+
+
+def test_timeline_contract_and_legal_order(demo: Path) -> None:
+    events = timeline(demo)
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    for event in events:
+        assert {"seq", "t", "wall", "type"} <= event.keys()
+        assert isinstance(event["t"], float | int)
+        assert "T" in event["wall"] and event["wall"].endswith("+00:00")
+    types = [e["type"] for e in events]
+    first_attendance = next(i for i, t in enumerate(types) if t.startswith("attendance."))
+    first_rules = next(i for i, t in enumerate(types) if t.startswith("rules."))
+    opened = types.index("hearing.opened")
+    assert first_attendance < first_rules < opened
+    # The one-click steps in order: device check, display, recording, attendance, discipline.
+    first_device = types.index("device.checked")
+    first_display = types.index("display.shown")
+    last_started = max(i for i, t in enumerate(types) if t == "recording.started")
+    assert first_device < first_display < last_started < first_attendance
+    # Every camera and microphone was recorded: 4 cameras + 9 seats, and the program feed.
+    assert len([t for t in types if t == "recording.started"]) == 14
+    assert types.index("hearing.closed") > opened
+    assert [e["phase"] for e in events if e["type"] == "hearing.phase"] == ["investigation", "debate"]
+
+
+def test_camera_cuts_are_in_the_timeline_and_the_program_is_recorded(demo: Path) -> None:
+    events = timeline(demo)
+    cuts = [e for e in events if e["type"] == "camera.cut"]
+    assert cuts and cuts[0]["rule"] == "start"
+    cameras = {"cam-bench", "cam-applicant", "cam-respondent", "cam-wide"}
+    for cut in cuts:
+        assert cut["camera"] in cameras and cut["reason"], cut
+    opened = next(e["t"] for e in events if e["type"] == "hearing.opened")
+    stopped = min(e["t"] for e in events if e["type"] == "recording.stopped")
+    assert all(cut["t"] <= stopped for cut in cuts), "the director stops before the recording"
+    assert any(cut["t"] > opened and cut.get("speaker") for cut in cuts), "cuts follow the speakers"
+    started = {e["source"] for e in events if e["type"] == "recording.started"}
+    assert "program" in started
+    program = sorted((demo / "recording" / "program").glob("*.mp4"))
+    assert len(program) >= 2, "the program feed is recorded in segments beside the sources"
+
+
+def test_utterances_are_recognized_from_the_microphones(demo: Path) -> None:
+    from court.config import load_config
+    from court.demo.script import load_script
+    from transcripts.text import cer
+
+    script = load_script(SHORT_SCRIPT, load_config().room)
+    roles = {seat.id: seat.role.value for seat in load_config().room.seats}
+    events = timeline(demo)
+    lines = [e for e in events if e["type"] == "utterance"]
+    # Capture may drop media on an overloaded machine (the fan-out drops, it never blocks), so
+    # allow one line of four to go missing; every line that is there must be right.
+    assert len(lines) >= len(script.lines) - 1, [e["text"] for e in lines]
+    matched = []
+    edits = length = 0
+    for event in lines:
+        assert {"role", "text", "start", "end", "source"} <= event.keys()
+        assert event["start"] < event["end"] <= event["t"] + 0.01
+        # Recognized, not copied: character times and confidences only the model can give.
+        assert event["words"] and 0 < event["confidence"] <= 1
+        seat = event["source"].removeprefix("mic-")
+        assert event["role"] == roles[seat]
+        rates = [(cer(line.text, event["text"]), line) for line in script.lines if line.seat == seat]
+        (e, n), line = min(rates, key=lambda r: r[0][0] / r[0][1])
+        # A line whose first words the overloaded capture dropped still resembles its script line.
+        assert e / n < 0.5, (line.text, event["text"])
+        edits, length = edits + e, length + n
+        matched.append(line)
+    assert edits / length < 0.3, [e["text"] for e in lines]
+    assert len(set(matched)) == len(matched), "one line per thing said"
+    closed = next(e["seq"] for e in events if e["type"] == "hearing.closed")
+    assert all(e["seq"] < closed for e in lines), "the last lines are decoded before the hearing closes"
+
+
+def test_attendance_records_present_and_absent(demo: Path) -> None:
+    events = timeline(demo)
+    present = {e["name"]: e for e in events if e["type"] == "attendance.present"}
+    absent = [e["name"] for e in events if e["type"] == "attendance.absent"]
+    assert set(present) == {"张伟", "周强"}
+    assert present["张伟"]["role"] == "applicant" and present["张伟"]["method"] == "face"
+    assert absent == ["吴强"]
+
+
+def test_hearing_file_opens_the_same_store(demo: Path) -> None:
+    info = json.loads((demo / "hearing.json").read_text(encoding="utf-8"))
+    sessions = open_store(info["database"])
+    try:
+        hearing = load_hearing(sessions, info["id"])
+        assert hearing.case_number == "测劳人仲案字〔2026〕第7号"
+        with sessions() as session:
+            assert len(session.scalars(select(Attendance)).all()) == 3
+            segments = session.scalars(select(RecordingSegment)).all()
+    finally:
+        close_store(sessions)
+    manifest = (demo / "recording" / "manifest.jsonl").read_text(encoding="utf-8").splitlines()
+    listed = [json.loads(line) for line in manifest if '"kind":"segment"' in line.replace(" ", "")]
+    assert len(segments) == len(listed) > 13
+    assert {s.sha256 for s in segments} == {e["sha256"] for e in listed}
+
+
+def test_recording_verifies_and_tampering_is_named(demo: Path, tmp_path: Path) -> None:
+    ok = court("verify", str(demo / "recording"))
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    backup = court("verify", str(demo / "recording"), "--backup", str(demo / "backup"))
+    assert backup.returncode == 0, backup.stdout
+
+    def fresh() -> Path:
+        copy = tmp_path / f"rec-{time.monotonic_ns()}"
+        shutil.copytree(demo / "recording", copy)
+        return copy
+
+    videos = sorted((demo / "recording" / "cam-wide").glob("*.mp4"))
+    first, second = videos[0].name, videos[1].name
+
+    changed = fresh()
+    target = changed / "cam-wide" / first
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    target.write_bytes(bytes(data))
+    result = court("verify", str(changed))
+    assert result.returncode != 0 and first in result.stdout
+
+    deleted = fresh()
+    (deleted / "cam-wide" / second).unlink()
+    result = court("verify", str(deleted))
+    assert result.returncode != 0 and second in result.stdout
+
+    swapped = fresh()
+    a, b = swapped / "cam-wide" / first, swapped / "cam-wide" / second
+    tmp = a.with_suffix(".tmp")
+    a.rename(tmp)
+    b.rename(a)
+    tmp.rename(b)
+    result = court("verify", str(swapped))
+    assert result.returncode != 0 and first in result.stdout and second in result.stdout
+
+
+def test_demo_on_postgresql(postgres_url: str, tmp_path: Path, model_cache: Path) -> None:
+    store_url = postgres_url
+    config = write_test_config(tmp_path, model_cache)
+    out = tmp_path / "out"
+    result = court(
+        "--config", str(config), "demo", "--out", str(out), "--speed", SPEED, "--script", str(SHORT_SCRIPT),
+        env={"COURT_DATABASE_URL": store_url},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    info = json.loads((out / "hearing.json").read_text(encoding="utf-8"))
+    assert info["database"] == store_url
+    sessions = open_store(store_url)
+    try:
+        assert load_hearing(sessions, info["id"]).case_number.startswith("测劳人仲案字")
+    finally:
+        close_store(sessions)
+    assert court("verify", str(out / "recording")).returncode == 0
+
+
+def _events_in(db: Path) -> list[tuple[int, str]]:
+    with sqlite3.connect(db) as conn:
+        return list(conn.execute("SELECT seq, type FROM events ORDER BY seq"))
+
+
+def test_kill_9_mid_hearing_then_restart(tmp_path: Path, model_cache: Path) -> None:
+    config = write_test_config(tmp_path, model_cache)
+    out = tmp_path / "out"
+    env = {k: v for k, v in os.environ.items() if k != "COURT_DATABASE_URL"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "court.cli", "--config", str(config), "demo", "--out", str(out),
+         "--speed", "2", "--script", str(SHORT_SCRIPT)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            db = out / "court.db"
+            if db.exists():
+                try:
+                    types = [t for _, t in _events_in(db)]
+                except sqlite3.OperationalError:
+                    types = []
+                if "hearing.phase" in types:
+                    break
+            assert process.poll() is None, "the demo ended before it could be killed"
+            time.sleep(0.2)
+        else:
+            pytest.fail("the hearing never reached its first phase change")
+        time.sleep(1.0)  # mid-segment
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+    before = _events_in(out / "court.db")
+    assert "hearing.closed" not in {t for _, t in before}
+
+    resumed = court("--config", str(config), "demo", "--resume", "--out", str(out), "--speed", SPEED, env=env)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+
+    after = _events_in(out / "court.db")
+    assert after[: len(before)] == before, "the timeline up to the crash is intact"
+    added = [t for _, t in after[len(before) :]]
+    assert added[0] == "process.restarted"
+    assert "recording.recovered" in added and added[-1] != "hearing.opened"
+    assert "hearing.closed" in added
+    events = timeline(out)
+    restarted = next(e for e in events if e["type"] == "process.restarted")
+    assert restarted["state"] == "in_session"
+    defective = [e for e in events if e["type"] == "recording.segment" and e["status"] == "defective"]
+    assert defective, "the segments open at the crash are kept and flagged"
+    verify = court("verify", str(out / "recording"))
+    assert verify.returncode == 0, verify.stdout
+
+
+def test_a_rewritten_manifest_is_caught_by_the_timeline(demo: Path, tmp_path: Path) -> None:
+    """A forger who replaces a segment and recomputes the whole chain fools the folder's own check,
+    not the hearing timeline."""
+    import dataclasses
+    import hashlib
+
+    from devices.recording.manifest import SegmentEntry, entry_line, expected_chain, read_manifest
+
+    forged = tmp_path / "recording"
+    shutil.copytree(demo / "recording", forged)
+    entries = read_manifest(forged / "manifest.jsonl").entries
+    victim = next(e for e in entries if isinstance(e, SegmentEntry) and e.source == "cam-wide")
+    replacement = (forged / victim.file).read_bytes()[:-100]
+    (forged / victim.file).write_bytes(replacement)
+    rewritten, prev = [], "0" * 64
+    for entry in entries:
+        if entry is victim:
+            entry = dataclasses.replace(
+                entry, sha256=hashlib.sha256(replacement).hexdigest(), bytes=len(replacement)
+            )
+        entry = dataclasses.replace(entry, prev=prev, chain="")
+        entry = dataclasses.replace(entry, chain=expected_chain(entry))
+        prev = entry.chain
+        rewritten.append(entry_line(entry))
+    (forged / "manifest.jsonl").write_text("".join(rewritten), encoding="utf-8")
+
+    alone = court("verify", str(forged), "--hearing-file", str(tmp_path / "none.json"))
+    assert alone.returncode == 0, "the forgery is self-consistent"
+    against_timeline = court("verify", str(forged), "--hearing-file", str(demo / "hearing.json"))
+    assert against_timeline.returncode != 0
+    assert (
+        victim.file in against_timeline.stdout
+        and "differs from the hearing timeline" in against_timeline.stdout
+    )

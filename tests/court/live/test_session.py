@@ -1,0 +1,151 @@
+"""The session controller in-process: faults during the one-click start, and the Art. 41 order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from court.attendance.arrivals import ClerkConfirmation
+from court.config import Config, load_config
+from court.core.cases import NewParticipant, create_case, create_hearing
+from court.core.lifecycle import HearingState, InvalidTransition, Phase
+from court.core.roles import Role
+from court.live.announcement import Announcement
+from court.live.recording import HearingRecording
+from court.live.room import SimulationInputs, build_room
+from court.live.session import HearingSession, StartupFailed
+from devices.clock import ScaledClock
+from devices.recording import verify_recording
+from devices.simulated.room import SimulatedRoom
+from devices.tts import MandarinSynthesizer
+from tests.court.helpers import write_test_config
+
+
+@pytest.fixture
+def config(tmp_path: Path, model_cache: Path) -> Config:
+    loaded = load_config(write_test_config(tmp_path, model_cache, segment_seconds=1.0))
+    recording = replace(loaded.recording, root=tmp_path / "recording", backup=tmp_path / "backup")
+    return replace(loaded, recording=recording)
+
+
+@pytest.fixture
+def sqlite_sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
+    from court.db.engine import close_store, open_store
+
+    factory = open_store(f"sqlite:///{tmp_path / 'court.db'}")
+    yield factory
+    close_store(factory)
+
+
+def _session(
+    sessions: sessionmaker[Session], config: Config
+) -> tuple[HearingSession, SimulatedRoom, list[int]]:
+    case_id = create_case(
+        sessions,
+        case_number="测劳人仲案字〔2026〕第9号",
+        cause="工伤保险待遇争议",
+        commission=config.room.commission,
+        participants=[
+            NewParticipant(Role.PRESIDING_ARBITRATOR, "王建国", seat_id="presiding"),
+            NewParticipant(Role.APPLICANT, "张伟", seat_id="applicant"),
+            NewParticipant(Role.RESPONDENT, "李娜", seat_id="respondent"),
+        ],
+    )
+    hearing_id = create_hearing(sessions, case_id, room=config.room.name)
+    clock = ScaledClock(speed=8)
+    devices, room = build_room(config, clock, SimulationInputs(names={"applicant": "张伟"}))
+    assert room is not None
+    recording = HearingRecording(
+        config.recording.root,
+        config.recording.backup,
+        cameras=devices.cameras,
+        microphones=devices.microphones,
+        clock=clock,
+        segment_seconds=config.recording.segment_seconds,
+    )
+    synthesizer = MandarinSynthesizer(cache_dir=config.models.cache_dir / "tts")
+    session = HearingSession(
+        sessions,
+        hearing_id,
+        devices=devices,
+        clock=clock,
+        recording=recording,
+        announcement=Announcement.from_config(config, synthesizer),
+        room_name=config.room.name,
+    )
+    parties = [p.id for p in session.hearing.participants if p.role.is_party_side]
+    return session, room, parties
+
+
+def test_broken_camera_is_reported_and_the_rest_records(
+    sqlite_sessions: sessionmaker[Session], config: Config
+) -> None:
+    session, room, parties = _session(sqlite_sessions, config)
+    room.camera("cam-respondent").break_("网线断开 cable unplugged")
+    report = session.one_click_start(ClerkConfirmation(parties[:1]))
+    try:
+        assert any("cam-respondent" in fault for fault in report.faults)
+        events = session.timeline.events()
+        fault = next(e for e in events if e.type == "device.fault")
+        assert fault.payload["device"] == "cam-respondent" and "cable unplugged" in fault.payload["detail"]
+        assert report.absent == ("被申请人 李娜",)
+        session.open()
+        session.clock.sleep_until(session.clock.now() + 3)
+        session.close()
+    finally:
+        session.shutdown("test end")
+    types = [e.type for e in session.timeline.events()]
+    assert "recording.interrupted" in types
+    assert verify_recording(config.recording.root).ok
+    assert session.state is HearingState.CLOSED
+
+
+def test_no_working_camera_fails_loudly(sqlite_sessions: sessionmaker[Session], config: Config) -> None:
+    session, room, parties = _session(sqlite_sessions, config)
+    for camera_id in room.cameras:
+        room.camera(camera_id).break_("断电 no power")
+    try:
+        with pytest.raises(StartupFailed, match="no camera is working"):
+            session.one_click_start(ClerkConfirmation(parties))
+    finally:
+        session.shutdown("test end")
+    failed = [e for e in session.timeline.events() if e.type == "startup.failed"]
+    assert failed and failed[0].payload["step"] == "device_check"
+    with pytest.raises(InvalidTransition):
+        session.open()
+
+
+def test_unwritable_recording_store_fails_loudly(
+    sqlite_sessions: sessionmaker[Session], config: Config, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the recording folder should be", encoding="utf-8")
+    config = replace(config, recording=replace(config.recording, root=blocker / "recording"))
+    session, _, parties = _session(sqlite_sessions, config)
+    try:
+        with pytest.raises(StartupFailed, match="recording could not start"):
+            session.one_click_start(ClerkConfirmation(parties))
+    finally:
+        session.shutdown("test end")
+    assert [e.payload["step"] for e in session.timeline.events() if e.type == "startup.failed"] == [
+        "recording"
+    ]
+
+
+def test_state_survives_a_new_controller(sqlite_sessions: sessionmaker[Session], config: Config) -> None:
+    session, _, parties = _session(sqlite_sessions, config)
+    try:
+        session.one_click_start(ClerkConfirmation(parties))
+        session.open()
+        session.change_phase(Phase.EVIDENCE)
+        session.recess("当事人申请休庭")
+    finally:
+        session.shutdown("test end")
+    from court.core.lifecycle import Lifecycle
+
+    replayed = Lifecycle.replay((e.type, e.payload) for e in session.timeline.events())
+    assert (replayed.state, replayed.phase) == (HearingState.RECESS, Phase.EVIDENCE)

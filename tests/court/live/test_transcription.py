@@ -1,0 +1,175 @@
+"""The hearing's live transcript: channel → role, lines into the timeline (and its ``utterances``
+table) and to its listeners; the ``[transcription]`` config."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from court.config import DEFAULT_CONFIG, ConfigError, TranscriptionConfig, load_config
+from court.core.cases import NewParticipant, create_case, create_hearing, load_hearing
+from court.core.roles import Role
+from court.core.timeline import Timeline, TimelineEvent
+from court.db.models import Utterance
+from court.live.transcription import HearingTranscription, channels_for, vocabulary_for
+from devices.clock import ScaledClock
+from devices.media import AudioChunk
+from devices.simulated.microphone import resample
+from devices.tts import MandarinSynthesizer, voice_for_role
+from transcripts.text import cer
+
+SEATS = {"presiding": Role.PRESIDING_ARBITRATOR, "applicant": Role.APPLICANT, "shared": Role.APPLICANT_AGENT}
+
+
+def _hearing(sessions: sessionmaker[Session]) -> int:
+    case = create_case(
+        sessions,
+        case_number="测劳人仲案字〔2026〕第9号",
+        cause="劳动报酬争议",
+        commission="示范市劳动人事争议仲裁委员会",
+        participants=[
+            NewParticipant(Role.PRESIDING_ARBITRATOR, "王建国", seat_id="presiding"),
+            NewParticipant(Role.APPLICANT, "张伟", seat_id="applicant"),
+            NewParticipant(Role.APPLICANT_AGENT, "孙丽", organization="明德律师事务所", seat_id="shared"),
+            NewParticipant(Role.APPLICANT_AGENT, "钱进", seat_id="shared"),
+            NewParticipant(Role.RESPONDENT_AGENT, "周强", organization="示范科技有限公司", remote=True),
+        ],
+    )
+    return create_hearing(sessions, case, room="第一仲裁庭")
+
+
+def test_channels_and_vocabulary_come_from_the_case(sessions: sessionmaker[Session]) -> None:
+    hearing = load_hearing(sessions, _hearing(sessions))
+    channels = channels_for(hearing, SEATS)
+    assert channels["mic-applicant"].participant is not None
+    assert channels["mic-applicant"].participant.name == "张伟"
+    assert channels["mic-shared"].participant is None and len(channels["mic-shared"].participants) == 2
+    remote = next(c for name, c in channels.items() if name.startswith("remote-"))
+    assert remote.role is Role.RESPONDENT_AGENT and remote.participant and remote.participant.name == "周强"
+    vocabulary = vocabulary_for(hearing, TranscriptionConfig(terms=("竞业限制",)))
+    assert {"张伟", "周强", "示范科技有限公司", "竞业限制"} <= set(vocabulary.all_terms())
+    assert "明德律师事务所" not in vocabulary.organizations, "the agent's law firm is not the employer"
+
+
+def test_lines_go_to_the_timeline_with_the_speakers_role(
+    sessions: sessionmaker[Session], model_cache: Path
+) -> None:
+    hearing_id = _hearing(sessions)
+    clock = ScaledClock(1.0)
+    timeline = Timeline(sessions, hearing_id, clock)
+    heard: list[TimelineEvent] = []
+    timeline.subscribe(lambda e: heard.append(e) if e.type == "utterance" else None)
+    config = TranscriptionConfig(language_model=False, prompt=False)
+    transcription = HearingTranscription(
+        config, model_cache, load_hearing(sessions, hearing_id), SEATS, clock=clock.now
+    )
+    transcription.prepare()
+    transcription.start(timeline)
+    text = "我请求裁决被申请人支付加班费。"
+    speech = MandarinSynthesizer(cache_dir=model_cache / "tts").synthesize_cached(
+        text, voice_for_role("applicant")
+    )
+    audio = np.concatenate([np.zeros(8000, np.float32), resample(speech.samples, speech.sample_rate, 16000)])
+    audio = np.concatenate([audio, np.zeros(16000, np.float32)])
+    for a in range(0, len(audio), 1600):
+        t = 20.0 + a / 16000
+        transcription.consume("mic-applicant", AudioChunk(audio[a : a + 1600], 16000, t))
+        transcription.consume("mic-presiding", AudioChunk(np.zeros(1600, np.float32), 16000, t))
+    assert transcription.drain(120)
+    transcription.add_terms("综合工时")
+    transcription.stop()
+    events = [e for e in timeline.events() if e.type == "utterance"]
+    assert len(events) == 1 and heard and heard[0].seq == events[0].seq
+    line = events[0].payload
+    assert line["role"] == "applicant" and line["name"] == "张伟" and line["source"] == "mic-applicant"
+    assert 20.2 < line["start"] < line["end"] <= 20.0 + len(audio) / 16000 + 0.01
+    edits, n = cer(text, line["text"])
+    assert edits / n < 0.3, line["text"]
+    assert 0 < line["confidence"] <= 1 and line["words"][0][1] >= line["start"]
+    types = [e.type for e in timeline.events()]
+    assert types[0] == "transcription.started" and "transcription.terms_added" in types
+    assert types[-1] == "transcription.stopped"
+    with sessions() as session:
+        rows = session.scalars(select(Utterance)).all()
+    assert [(r.role, r.text, r.source) for r in rows] == [("applicant", line["text"], "mic-applicant")]
+
+
+def _with(tmp_path: Path, extra: str) -> Path:
+    path = tmp_path / "room.toml"
+    text = DEFAULT_CONFIG.read_text(encoding="utf-8")
+    start = text.index("[transcription]")
+    path.write_text(text[:start] + "[transcription]\n" + extra + "\n", encoding="utf-8")
+    return path
+
+
+def test_transcription_config(tmp_path: Path) -> None:
+    default = load_config().transcription
+    assert default.enabled and default.model is None and default.compute_type == "int8"
+    config = load_config(
+        _with(tmp_path, 'model = "models/large-v3"\ndevice = "cuda"\ncompute_type = "float16"')
+    )
+    assert config.transcription.model == (tmp_path / "models" / "large-v3").resolve()
+    assert (
+        replace(config.transcription, model=None, device="cpu", compute_type="int8") == TranscriptionConfig()
+    )
+
+
+def test_decoding_in_the_pause_is_configured(tmp_path: Path) -> None:
+    from court.live.transcription import live_options
+
+    assert live_options(load_config().transcription).speculate_after == 0.15
+    off = load_config(_with(tmp_path, "speculative_seconds = 0")).transcription
+    assert off.speculative_seconds == 0 and live_options(off).speculate_after is None
+
+
+@pytest.mark.parametrize(
+    ("extra", "key"),
+    [
+        ('device = "tpu"', "transcription.device"),
+        ("beam_size = 0", "transcription.beam_size"),
+        ("beam_size = 2\nnum_hypotheses = 5", "transcription.num_hypotheses"),
+        ("vad_threshold = 1.5", "transcription.vad_threshold"),
+        ("log_prob_threshold = 0.5", "transcription.log_prob_threshold"),
+        ("max_utterance_seconds = 40", "transcription.max_utterance_seconds"),
+        ('terms = ["", "x"]', "transcription.terms[0]"),
+        ("beam = 5", "transcription.beam"),
+        ('prompt = "yes"', "transcription.prompt"),
+        ("speculative_seconds = -0.1", "transcription.speculative_seconds"),
+    ],
+)
+def test_wrong_transcription_config_names_the_key(tmp_path: Path, extra: str, key: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        load_config(_with(tmp_path, extra))
+    assert error.value.key == key
+
+
+def test_a_shared_channel_is_split_by_voice(sessions: sessionmaker[Session], model_cache: Path) -> None:
+    hearing_id = _hearing(sessions)
+    clock = ScaledClock(1.0)
+    timeline = Timeline(sessions, hearing_id, clock)
+    config = TranscriptionConfig(language_model=False, prompt=False)
+    hearing = load_hearing(sessions, hearing_id)
+    transcription = HearingTranscription(config, model_cache, hearing, SEATS, clock=clock.now)
+    transcription.start(timeline)
+    tts = MandarinSynthesizer(cache_dir=model_cache / "tts")
+    pieces = [np.zeros(8000, np.float32)]
+    # 孙丽 speaks first (her first words become her voiceprint), then 钱进 in another voice.
+    for text, voice in (("我们坚持仲裁请求。", "applicant"), ("申请人每周加班超过五十小时。", "respondent")):
+        speech = tts.synthesize_cached(text, voice_for_role(voice))
+        pieces += [resample(speech.samples, speech.sample_rate, 16000), np.zeros(24000, np.float32)]
+    audio = np.concatenate(pieces)
+    for a in range(0, len(audio), 1600):
+        transcription.consume("mic-shared", AudioChunk(audio[a : a + 1600], 16000, 5.0 + a / 16000))
+    assert transcription.drain(120)
+    transcription.stop()
+    lines = [e.payload for e in timeline.events() if e.type == "utterance"]
+    assert [(line["name"], line["role"]) for line in lines] == [
+        ("孙丽", "applicant_agent"),
+        ("钱进", "applicant_agent"),
+    ]
+    assert lines[0]["participant_id"] != lines[1]["participant_id"]
