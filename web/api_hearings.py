@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from court.access.accounts import AccessRole, Principal
 from court.core.cases import CaseError, load_hearing
+from court.core.events import EventType
 from court.core.lifecycle import Phase
 from court.core.timeline import TimelineEvent, read_events
 from court.db.models import Attendance, Hearing
@@ -29,15 +30,15 @@ Ctx = Annotated[ServerContext, Depends(context)]
 
 PARTY_EVENTS = (
     "hearing.",
-    "attendance.present",
-    "attendance.absent",
-    "attendance.checked",
+    EventType.ATTENDANCE_PRESENT,
+    EventType.ATTENDANCE_ABSENT,
+    EventType.ATTENDANCE_CHECKED,
     "rules.",
-    "utterance",
+    EventType.UTTERANCE,
     "evidence.",
     "caucus.",
     "bilu.",
-    "startup.completed",
+    EventType.STARTUP_COMPLETED,
     "livestream.",
 )
 """What a party (and a viewer) sees of the timeline: not device internals, face scores of others,
@@ -48,9 +49,9 @@ def visible(principal: Principal, event: TimelineEvent) -> bool:
     if principal.is_staff:
         return True
     if principal.role is AccessRole.PARTY:
-        if event.type.startswith("remote."):
+        if event.type.family == "remote":
             return event.payload.get("participant_id") == principal.participant_id
-        if event.type.startswith("settlement."):  # the agreement's text: the parties', not viewers'
+        if event.type.family == "settlement":  # the agreement's text: the parties', not viewers'
             return True
     return event.type.startswith(PARTY_EVENTS)
 

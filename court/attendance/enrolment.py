@@ -16,6 +16,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from court.core.cases import CaseError
+from court.core.events import EventType
 from court.db.face import FaceTemplateRow
 from court.db.models import AuditLog, Participant
 from devices.face import (
@@ -80,7 +81,7 @@ def enrol_participant(
         session.add(
             AuditLog(
                 actor=actor,
-                action="face.enrolled",
+                action=EventType.FACE_ENROLLED,
                 detail={"participant_id": participant_id, "photo_sha256": digest},
             )
         )
@@ -119,5 +120,7 @@ def forget_face(sessions: sessionmaker[Session], participant_id: int, *, actor: 
         for row in rows.all():
             session.delete(row)
             removed += 1
-        session.add(AuditLog(actor=actor, action="face.forgotten", detail={"participant_id": participant_id}))
+        session.add(
+            AuditLog(actor=actor, action=EventType.FACE_FORGOTTEN, detail={"participant_id": participant_id})
+        )
     return removed

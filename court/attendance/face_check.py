@@ -27,6 +27,7 @@ import numpy as np
 
 from court.attendance.arrivals import Arrival
 from court.core.cases import ParticipantInfo
+from court.core.events import EventType
 from devices.clock import Clock
 from devices.face import (
     Decision,
@@ -46,7 +47,7 @@ from devices.media import Image
 
 log = logging.getLogger(__name__)
 
-Report = Callable[[str, Mapping[str, Any]], object]
+Report = Callable[[EventType, Mapping[str, Any]], object]
 """``report(event_type, payload)``: an attendance event for the timeline (no ``name`` key: that key
 marks presence and absence rows)."""
 
@@ -192,7 +193,7 @@ class FaceAttendance:
         for p in expected:
             if p.id not in enrolled:
                 self.report(
-                    "attendance.not_enrolled",
+                    EventType.ATTENDANCE_NOT_ENROLLED,
                     {"participant_id": p.id, "participant": p.label, "reason": "未登记证件照，需书记员核对"},
                 )
         found: set[int] = set()
@@ -213,7 +214,9 @@ class FaceAttendance:
                 frame = self.camera.read()
             except DeviceFault as exc:
                 if not fault_reported:
-                    self.report("attendance.terminal_fault", {"device": exc.device_id, "detail": exc.problem})
+                    self.report(
+                        EventType.ATTENDANCE_TERMINAL_FAULT, {"device": exc.device_id, "detail": exc.problem}
+                    )
                     fault_reported = True
                 continue
             if frame.t - last_analysed < self.settings.min_interval:
@@ -238,7 +241,7 @@ class FaceAttendance:
                 return
             if participant_id not in people:
                 self.report(
-                    "attendance.rejected_confirmation",
+                    EventType.ATTENDANCE_REJECTED_CONFIRMATION,
                     {"participant_id": participant_id, "reason": "不是本次庭审应到人员 (not expected)"},
                 )
                 continue
@@ -326,7 +329,7 @@ class FaceAttendance:
         if decision.match is False:
             visit.done = True
             self.report(
-                "attendance.unknown_face",
+                EventType.ATTENDANCE_UNKNOWN_FACE,
                 {
                     "similarity": decision.similarity,
                     "frames": decision.frames,
@@ -344,11 +347,13 @@ class FaceAttendance:
         if candidate is not None:
             about |= {"candidate_id": candidate.id, "candidate": candidate.label}
         if decision.match is None:
-            self.report("attendance.undecided", {**about, "reason": f"{decision.reason}，需书记员核对"})
+            self.report(
+                EventType.ATTENDANCE_UNDECIDED, {**about, "reason": f"{decision.reason}，需书记员核对"}
+            )
             return None
         if visit.live is not None and visit.live.live is not True:
             self.report(
-                "attendance.liveness_failed",
+                EventType.ATTENDANCE_LIVENESS_FAILED,
                 {**about, "reason": visit.live.reason, "turn": visit.live.turn, "depth": visit.live.depth},
             )
             return None

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from court.core.events import EventType
+
 
 class HearingState(StrEnum):
     SCHEDULED = "scheduled"
@@ -70,21 +72,6 @@ _PHASE_LABELS = {
 }
 
 
-class EventType(StrEnum):
-    """Timeline event types that move the lifecycle. Other event types leave it unchanged."""
-
-    PREPARING = "hearing.preparing"
-    ATTENDANCE_CHECKED = "attendance.checked"
-    RULES_PLAYED = "rules.played"
-    OPENED = "hearing.opened"
-    PHASE = "hearing.phase"
-    RECESSED = "hearing.recessed"
-    RESUMED = "hearing.resumed"
-    CLOSED = "hearing.closed"
-    SIGNING = "hearing.signing"
-    ARCHIVED = "hearing.archived"
-
-
 class InvalidTransition(Exception):
     """A lifecycle command that the hearing's current state or the rules do not allow."""
 
@@ -99,7 +86,7 @@ class InvalidTransition(Exception):
 class PendingEvent:
     """An event a command wants persisted: its type and payload."""
 
-    type: str
+    type: EventType
     payload: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -112,7 +99,7 @@ class Lifecycle:
     recess_count: int = 0
 
     @classmethod
-    def replay(cls, events: Iterable[tuple[str, Mapping[str, Any]]]) -> Lifecycle:
+    def replay(cls, events: Iterable[tuple[EventType, Mapping[str, Any]]]) -> Lifecycle:
         lifecycle = cls()
         for event_type, payload in events:
             lifecycle.apply(event_type, payload)
@@ -128,7 +115,7 @@ class Lifecycle:
             {HearingState.SCHEDULED, HearingState.PREPARING},
             "only a hearing not yet opened can be started",
         )
-        return PendingEvent(EventType.PREPARING)
+        return PendingEvent(EventType.HEARING_PREPARING)
 
     def check_attendance(self, present: list[str], absent: list[str]) -> PendingEvent:
         self._require(
@@ -169,7 +156,7 @@ class Lifecycle:
         if missing:
             payload["override_reason"] = override_reason
             payload["skipped"] = missing
-        return PendingEvent(EventType.OPENED, payload)
+        return PendingEvent(EventType.HEARING_OPENED, payload)
 
     def change_phase(self, phase: Phase, reason: str | None = None) -> PendingEvent:
         self._require("change phase", {HearingState.IN_SESSION}, "phases change only while in session")
@@ -187,36 +174,36 @@ class Lifecycle:
         payload: dict[str, Any] = {"phase": phase.value, "from": self.phase.value}
         if reason:
             payload["reason"] = reason
-        return PendingEvent(EventType.PHASE, payload)
+        return PendingEvent(EventType.HEARING_PHASE, payload)
 
     def recess(self, reason: str) -> PendingEvent:
         self._require("recess", {HearingState.IN_SESSION}, "only a hearing in session can recess")
         if not reason.strip():
             raise InvalidTransition("recess", self.state, "a recess needs a reason for the record")
-        return PendingEvent(EventType.RECESSED, {"reason": reason})
+        return PendingEvent(EventType.HEARING_RECESSED, {"reason": reason})
 
     def resume(self) -> PendingEvent:
         self._require("resume", {HearingState.RECESS}, "only a hearing in recess can resume")
-        return PendingEvent(EventType.RESUMED, {"phase": self.phase.value if self.phase else None})
+        return PendingEvent(EventType.HEARING_RESUMED, {"phase": self.phase.value if self.phase else None})
 
     def close(self) -> PendingEvent:
         self._require("close the hearing", {HearingState.IN_SESSION}, "only a hearing in session can close")
-        return PendingEvent(EventType.CLOSED)
+        return PendingEvent(EventType.HEARING_CLOSED)
 
     def send_for_signing(self) -> PendingEvent:
         self._require("send the 笔录 for signing", {HearingState.CLOSED}, "the hearing must be closed first")
-        return PendingEvent(EventType.SIGNING)
+        return PendingEvent(EventType.HEARING_SIGNING)
 
     def archive(self) -> PendingEvent:
         self._require("archive", {HearingState.SIGNING}, "the 笔录 must have gone through signing")
-        return PendingEvent(EventType.ARCHIVED)
+        return PendingEvent(EventType.HEARING_ARCHIVED)
 
     # -- projection ------------------------------------------------------------------------------
 
-    def apply(self, event_type: str, payload: Mapping[str, Any]) -> None:
+    def apply(self, event_type: EventType, payload: Mapping[str, Any]) -> None:
         """Fold one persisted event into the state (events of other types are ignored)."""
         match event_type:
-            case EventType.PREPARING:
+            case EventType.HEARING_PREPARING:
                 # A new start: its attendance check and discipline are still to come.
                 self.state = HearingState.PREPARING
                 self.attendance_checked = False
@@ -225,21 +212,21 @@ class Lifecycle:
                 self.attendance_checked = True
             case EventType.RULES_PLAYED:
                 self.rules_announced = True
-            case EventType.OPENED:
+            case EventType.HEARING_OPENED:
                 self.state = HearingState.IN_SESSION
                 self.phase = Phase.OPENING
-            case EventType.PHASE:
+            case EventType.HEARING_PHASE:
                 self.phase = Phase(payload["phase"])
-            case EventType.RECESSED:
+            case EventType.HEARING_RECESSED:
                 self.state = HearingState.RECESS
                 self.recess_count += 1
-            case EventType.RESUMED:
+            case EventType.HEARING_RESUMED:
                 self.state = HearingState.IN_SESSION
-            case EventType.CLOSED:
+            case EventType.HEARING_CLOSED:
                 self.state = HearingState.CLOSED
-            case EventType.SIGNING:
+            case EventType.HEARING_SIGNING:
                 self.state = HearingState.SIGNING
-            case EventType.ARCHIVED:
+            case EventType.HEARING_ARCHIVED:
                 self.state = HearingState.ARCHIVED
             case _:
                 pass

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from court.core.events import EventType
 from court.core.timeutil import as_utc
 from court.db.models import Attendance, Event, RecordingSegment, Utterance
 from devices.clock import Clock
@@ -28,7 +29,7 @@ class TimelineEvent:
     seq: int
     t: float
     wall: datetime
-    type: str
+    type: EventType
     payload: Mapping[str, Any]
     actor: str = "system"
 
@@ -61,7 +62,7 @@ class Timeline:
 
     def append(
         self,
-        event_type: str,
+        event_type: EventType,
         payload: Mapping[str, Any] | None = None,
         *,
         actor: str = "system",
@@ -109,7 +110,7 @@ def read_events(
         )
         rows = session.scalars(query)
         for row in rows:
-            yield TimelineEvent(row.seq, row.t, as_utc(row.wall), row.type, row.payload, row.actor)
+            yield TimelineEvent(row.seq, row.t, as_utc(row.wall), EventType(row.type), row.payload, row.actor)
 
 
 def export_jsonl(sessions: sessionmaker[Session], hearing_id: int, path: Path) -> int:
@@ -128,10 +129,10 @@ def _project(
     seq: int,
     t: float,
     wall: datetime,
-    event_type: str,
+    event_type: EventType,
     payload: Mapping[str, Any],
 ) -> None:
-    if event_type in ("attendance.present", "attendance.absent"):
+    if event_type in (EventType.ATTENDANCE_PRESENT, EventType.ATTENDANCE_ABSENT):
         session.add(
             Attendance(
                 hearing_id=hearing_id,
@@ -139,7 +140,7 @@ def _project(
                 participant_id=payload.get("participant_id"),
                 name=payload["name"],
                 role=payload.get("role", ""),
-                status="absent" if event_type == "attendance.absent" else "present",
+                status="absent" if event_type == EventType.ATTENDANCE_ABSENT else "present",
                 method=payload.get("method", "clerk"),
                 arrived_at=wall,
                 t=t,
@@ -147,7 +148,7 @@ def _project(
                 note=payload.get("note", ""),
             )
         )
-    elif event_type == "recording.segment":
+    elif event_type == EventType.RECORDING_SEGMENT:
         session.add(
             RecordingSegment(
                 hearing_id=hearing_id,
@@ -164,7 +165,7 @@ def _project(
                 reason=payload.get("reason", ""),
             )
         )
-    elif event_type == "utterance":
+    elif event_type == EventType.UTTERANCE:
         session.add(
             Utterance(
                 hearing_id=hearing_id,

@@ -28,6 +28,7 @@ from court.core.cases import (
     load_hearing,
     set_clock_origin,
 )
+from court.core.events import EventType
 from court.core.lifecycle import HearingState, Lifecycle, Phase
 from court.core.timeline import export_jsonl, read_events
 from court.db.engine import DATABASE_URL_ENV, open_store
@@ -170,7 +171,9 @@ def resume_demo(out: Path, config: Config, *, speed: float = 1.0, progress: Prog
     session, simulated = _session(sessions, hearing_id, config, clock, announcement, script)
     state = session.state
     progress(f"恢复 hearing {hearing_id}: 记录中的状态 {state.label}")
-    session.timeline.append("process.restarted", {"state": state.value, "reason": "restart after crash"})
+    session.timeline.append(
+        EventType.PROCESS_RESTARTED, {"state": state.value, "reason": "restart after crash"}
+    )
     if state in (HearingState.SCHEDULED, HearingState.CLOSED, HearingState.SIGNING, HearingState.ARCHIVED):
         session.devices.close()
         return _finish(out, sessions, hearing_id, url, None)

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from court.attendance.arrivals import Arrival
 from court.config import Config
 from court.core.cases import HearingInfo, ParticipantInfo, load_hearing, set_clock_origin
+from court.core.events import EventType
 from court.core.lifecycle import HearingState, InvalidTransition, Lifecycle, Phase
 from court.core.timeline import Timeline, TimelineEvent, read_events
 from court.live.announcement import Announcement
@@ -258,7 +259,7 @@ class HearingHost:
             assembled = self._assemble()
             if assembled.session.state is HearingState.PREPARING:
                 self.timeline.append(
-                    "startup.retried",
+                    EventType.STARTUP_RETRIED,
                     {"reason": "上次启动未完成，重新一键启动 (the last start did not finish)"},
                 )
                 # Segments a crash left open are kept and flagged before recording starts again.
@@ -272,7 +273,7 @@ class HearingHost:
             log.exception("one-click start failed")
             self._failed(f"{type(exc).__name__}: {exc}")
             try:
-                self.timeline.append("startup.failed", {"step": "server", "reason": str(exc)})
+                self.timeline.append(EventType.STARTUP_FAILED, {"step": "server", "reason": str(exc)})
             except Exception:
                 log.exception("could not log the failed start")
 
@@ -284,7 +285,8 @@ class HearingHost:
             session = assembled.session
             state = session.state
             self.timeline.append(
-                "process.restarted", {"state": state.value, "reason": "服务器重启后恢复 (server restarted)"}
+                EventType.PROCESS_RESTARTED,
+                {"state": state.value, "reason": "服务器重启后恢复 (server restarted)"},
             )
             session.carry_on("服务器中断时未关闭的录制段 (open at the server's stop)")
             with self._lock:
@@ -391,7 +393,7 @@ class HearingHost:
                 return
             self._confirmed[participant_id] = reason.strip()
         self.timeline.append(
-            "attendance.confirmation_noted",
+            EventType.ATTENDANCE_CONFIRMATION_NOTED,
             {"participant_id": participant_id, "name": participant.name, "reason": reason.strip()},
             actor=actor,
         )
@@ -402,7 +404,7 @@ class HearingHost:
         door = self._door
         if door is None:
             raise HostError("no_door_check", "当前没有进行中的到庭核验 (no door check is running)")
-        self.timeline.append("attendance.door_closed", {"reason": "书记员结束到庭核验"}, actor=actor)
+        self.timeline.append(EventType.ATTENDANCE_DOOR_CLOSED, {"reason": "书记员结束到庭核验"}, actor=actor)
         door.stop()
 
     def _door_arrivals(self, waiting: Sequence[ParticipantInfo]) -> Iterator[Arrival]:
@@ -422,7 +424,9 @@ class HearingHost:
                 return  # no ID photo enrolled for anyone awaited: the clerk confirms in person
             analyzer = shared_analyzer()
         except Exception as exc:  # no face models: the clerk confirms in person
-            self.timeline.append("attendance.door_unavailable", {"reason": f"{type(exc).__name__}: {exc}"})
+            self.timeline.append(
+                EventType.ATTENDANCE_DOOR_UNAVAILABLE, {"reason": f"{type(exc).__name__}: {exc}"}
+            )
             return
         assert assembled is not None
         settings = face_settings(self.config.face)
@@ -435,7 +439,7 @@ class HearingHost:
             report=assembled.session.record_attendance_issue,
         )
         self.timeline.append(
-            "attendance.door_open",
+            EventType.ATTENDANCE_DOOR_OPEN,
             {"participants": [p.id for p in waiting], "timeout": settings.timeout},
         )
         with self._lock:
@@ -475,7 +479,7 @@ class HearingHost:
         clerk (the party may try again)."""
         participant = self._participant(participant_id)
         self.timeline.append(
-            "attendance.remote_check",
+            EventType.ATTENDANCE_REMOTE_CHECK,
             {
                 **report,
                 "participant_id": participant_id,
@@ -501,7 +505,7 @@ class HearingHost:
                 party.state = RemoteState.LOBBY
             party.similarity = similarity
             party.session_id = session_id
-        self.timeline.append("remote.lobby", party.to_json(), actor=f"party:{participant_id}")
+        self.timeline.append(EventType.REMOTE_LOBBY, party.to_json(), actor=f"party:{participant_id}")
         return party
 
     def face_similarity(self, participant_id: int, session_id: int | None) -> float | None:
@@ -526,7 +530,7 @@ class HearingHost:
             )
             if record_now:
                 party.presence_recorded = True
-        self.timeline.append("remote.admitted", party.to_json(), actor=actor)
+        self.timeline.append(EventType.REMOTE_ADMITTED, party.to_json(), actor=actor)
         if record_now and self._assembled is not None:
             self._assembled.session.record_presence(
                 party.participant, method="face", similarity=party.similarity, note="远程人脸核验通过"
@@ -539,7 +543,7 @@ class HearingHost:
             party.state = RemoteState.REJECTED
         party.camera.detach("未准许入庭 (not admitted)")
         party.microphone.detach("未准许入庭 (not admitted)")
-        self.timeline.append("remote.rejected", {**party.to_json(), "reason": reason}, actor=actor)
+        self.timeline.append(EventType.REMOTE_REJECTED, {**party.to_json(), "reason": reason}, actor=actor)
         return party
 
     def connect(self, participant_id: int, session_id: int | None = None) -> RemoteParty:
@@ -554,7 +558,7 @@ class HearingHost:
             if party.state not in (RemoteState.ADMITTED, RemoteState.CONNECTED, RemoteState.LEFT):
                 raise HostError("not_admitted", "书记员尚未准许入庭，请在等候室等候 (wait to be admitted)")
             party.state = RemoteState.CONNECTED
-        self.timeline.append("remote.connected", party.to_json(), actor=f"party:{participant_id}")
+        self.timeline.append(EventType.REMOTE_CONNECTED, party.to_json(), actor=f"party:{participant_id}")
         return party
 
     def disconnected(self, participant_id: int, reason: str) -> None:
@@ -565,7 +569,7 @@ class HearingHost:
             party.state = RemoteState.LEFT
         party.camera.detach(reason)
         party.microphone.detach(reason)
-        self.timeline.append("remote.disconnected", {**party.to_json(), "reason": reason})
+        self.timeline.append(EventType.REMOTE_DISCONNECTED, {**party.to_json(), "reason": reason})
 
     def _wire(self, party: RemoteParty) -> None:
         """Their track becomes their role's channel: recorded, transcribed, and a camera for the
@@ -640,7 +644,7 @@ class HearingHost:
         with self._lock:
             self.public_live = on
         self.timeline.append(
-            "livestream.started" if on else "livestream.stopped",
+            EventType.LIVESTREAM_STARTED if on else EventType.LIVESTREAM_STOPPED,
             {"reason": reason, "audience": "public"},
             actor=actor,
         )
@@ -688,7 +692,7 @@ class HearingHost:
             self.caucus = {"side": side, "started": round(self.clock.now(), 3)}
         assembled.live.mask(WHOLE_FEED, "slate", "背靠背调解 (caucus)", actor=actor)
         assembled.session.recording.hold_audio("背靠背调解，不录音 (caucus: not recorded)", CAUCUS_HOLD)
-        self.timeline.append("caucus.started", {"side": side}, actor=actor)
+        self.timeline.append(EventType.CAUCUS_STARTED, {"side": side}, actor=actor)
 
     def end_caucus(self, *, actor: str) -> None:
         assembled = self._running()
@@ -699,7 +703,7 @@ class HearingHost:
             self.caucus = None
         assembled.session.recording.release_audio("背靠背调解结束 (caucus ended)", CAUCUS_HOLD)
         assembled.live.unmask(WHOLE_FEED, "背靠背调解结束 (caucus ended)", actor=actor)
-        self.timeline.append("caucus.ended", {"side": side}, actor=actor)
+        self.timeline.append(EventType.CAUCUS_ENDED, {"side": side}, actor=actor)
 
     def hears(self, participant_id: int) -> bool:
         """Whether a remote party may hear and see the hearing now (not during the other side's

@@ -20,6 +20,7 @@ from typing import Any
 
 from court.config import Config, ProgramConfig, RoomConfig
 from court.core.cases import HearingInfo
+from court.core.events import EventType
 from court.core.roles import Role
 from court.core.timeline import Timeline
 from court.live.director import Cut, Director, DirectorError, DirectorEvent, ModeChange, Speaker
@@ -98,7 +99,7 @@ class LiveProgram:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._available: dict[str, bool] = {}
-        self._pending: list[tuple[str, dict[str, Any], float, str]] = []
+        self._pending: list[tuple[EventType, dict[str, Any], float, str]] = []
         self.cuts: list[Cut] = []
 
     # -- LiveOutput (what the recording needs) --------------------------------------------------------
@@ -177,7 +178,7 @@ class LiveProgram:
         except KeyError as exc:
             raise DirectorError(str(exc.args[0])) from None
         self._log(
-            "program.mask",
+            EventType.PROGRAM_MASK,
             {
                 "target": target,
                 "whole_feed": target == WHOLE_FEED,
@@ -220,10 +221,10 @@ class LiveProgram:
                     self._available[camera] = ok
                     self.director.set_available(camera, ok)
                     if ok:
-                        self._log("camera.recovered", {"camera": camera, "label": state.label}, t=now)
+                        self._log(EventType.CAMERA_RECOVERED, {"camera": camera, "label": state.label}, t=now)
                     else:
                         self._log(
-                            "camera.fault",
+                            EventType.CAMERA_FAULT,
                             {"camera": camera, "label": state.label, "detail": state.fault},
                             t=now,
                         )
@@ -247,17 +248,22 @@ class LiveProgram:
                 }
                 if speaker is not None:
                     payload |= {"speaker": speaker.key, "role": speaker.role.value, "label": speaker.label}
-                self._log("camera.cut", payload, t=event.t, actor=actor)
+                self._log(EventType.CAMERA_CUT, payload, t=event.t, actor=actor)
             elif isinstance(event, ModeChange):
                 payload = {"mode": event.mode.value, "reason": event.reason}
                 if event.camera is not None:
                     payload["camera"] = event.camera
                 if event.until is not None:
                     payload["until"] = round(event.until, 3)
-                self._log("camera.mode", payload, t=event.t, actor=actor)
+                self._log(EventType.CAMERA_MODE, payload, t=event.t, actor=actor)
 
     def _log(
-        self, event_type: str, payload: Mapping[str, Any], *, t: float | None = None, actor: str = "system"
+        self,
+        event_type: EventType,
+        payload: Mapping[str, Any],
+        *,
+        t: float | None = None,
+        actor: str = "system",
     ) -> None:
         if self._timeline is None:
             # Before the recording runs (a mask set ahead of the hearing): written when it starts.

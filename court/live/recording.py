@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from court.core.events import EventType
 from court.core.timeline import Timeline
 from devices.clock import Clock
 from devices.interfaces import Camera, Microphone
@@ -21,6 +22,7 @@ from devices.media import AudioChunk, VideoFrame
 from devices.recording import (
     CaptureLoop,
     Consumer,
+    EventAction,
     EventEntry,
     ManifestEntry,
     SegmentedRecorder,
@@ -29,13 +31,13 @@ from devices.recording import (
 )
 
 _ACTION_EVENTS = {
-    "start": "recording.started",
-    "stop": "recording.stopped",
-    "interrupt": "recording.interrupted",
-    "resume": "recording.resumed",
-    "recovered": "recording.recovered",
-    "backup_failed": "recording.backup_failed",
-    "backup_ok": "recording.backup_ok",
+    EventAction.START: EventType.RECORDING_STARTED,
+    EventAction.STOP: EventType.RECORDING_STOPPED,
+    EventAction.INTERRUPT: EventType.RECORDING_INTERRUPTED,
+    EventAction.RESUME: EventType.RECORDING_RESUMED,
+    EventAction.RECOVERED: EventType.RECORDING_RECOVERED,
+    EventAction.BACKUP_FAILED: EventType.RECORDING_BACKUP_FAILED,
+    EventAction.BACKUP_OK: EventType.RECORDING_BACKUP_OK,
 }
 
 
@@ -246,13 +248,11 @@ class HearingRecording:
                 "status": entry.status.value,
                 "reason": entry.reason,
             }
-            timeline.append("recording.segment", payload, t=entry.end)
+            timeline.append(EventType.RECORDING_SEGMENT, payload, t=entry.end)
         elif isinstance(entry, EventEntry):
             payload = {"manifest_seq": entry.seq, "source": entry.source, "reason": entry.reason}
-            timeline.append(
-                _ACTION_EVENTS.get(entry.action.value, f"recording.{entry.action.value}"), payload, t=entry.t
-            )
-            if entry.action.value == "start":
+            timeline.append(_ACTION_EVENTS[entry.action], payload, t=entry.t)
+            if entry.action is EventAction.START:
                 with self._seen:
                     self._started.add(entry.source)
                     self._seen.notify_all()

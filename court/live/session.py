@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from court.attendance.arrivals import AttendanceCheck
 from court.core.cases import HearingInfo, ParticipantInfo, load_hearing
+from court.core.events import EventType
 from court.core.lifecycle import HearingState, Lifecycle, PendingEvent, Phase
 from court.core.timeline import Timeline, TimelineEvent
 from court.live.announcement import Announcement
@@ -114,7 +115,7 @@ class HearingSession:
         order, each step in the timeline. Raises :class:`StartupFailed` when the room cannot record."""
         click = time.monotonic()
         self._commit(self.lifecycle.prepare())
-        self._log("startup.requested", {"room": self.room_name})
+        self._log(EventType.STARTUP_REQUESTED, {"room": self.room_name})
 
         statuses = self._check_devices()
         faults = tuple(f"{s.device_id}: {s.detail}" for s in statuses if not s.ready)
@@ -137,7 +138,7 @@ class HearingSession:
         playing = self._announce_rules()
         click_to_rules_audio = playing - click
 
-        self._log("startup.completed", {"faults": list(faults)})
+        self._log(EventType.STARTUP_COMPLETED, {"faults": list(faults)})
         return StartupReport(
             devices=tuple(statuses),
             present=tuple(present),
@@ -153,7 +154,7 @@ class HearingSession:
             status = device.check()
             statuses.append(status)
             self._log(
-                "device.checked" if status.ready else "device.fault",
+                EventType.DEVICE_CHECKED if status.ready else EventType.DEVICE_FAULT,
                 {
                     "device": status.device_id,
                     "kind": status.kind.value,
@@ -179,9 +180,9 @@ class HearingSession:
         try:
             self.devices.display.show(content)
         except Exception as exc:  # the display is not evidence: log and carry on
-            self._log("display.fault", {"what": what, "detail": str(exc)})
+            self._log(EventType.DISPLAY_FAULT, {"what": what, "detail": str(exc)})
             return
-        self._log("display.shown", {"what": what, "title": content.title})
+        self._log(EventType.DISPLAY_SHOWN, {"what": what, "title": content.title})
 
     def _check_attendance(self, attendance: AttendanceCheck) -> tuple[list[str], list[str]]:
         expected = [p for p in self.hearing.participants if p.role.is_party_side]
@@ -201,7 +202,7 @@ class HearingSession:
         for participant in expected:
             if participant.id not in found:
                 self._log(
-                    "attendance.absent",
+                    EventType.ATTENDANCE_ABSENT,
                     {
                         "participant_id": participant.id,
                         "name": participant.name,
@@ -231,13 +232,13 @@ class HearingSession:
             payload["similarity"] = round(similarity, 4)
         if note:
             payload["note"] = note
-        return self._log("attendance.present", payload)
+        return self._log(EventType.ATTENDANCE_PRESENT, payload)
 
-    def record_attendance_issue(self, event_type: str, payload: Mapping[str, Any]) -> TimelineEvent:
+    def record_attendance_issue(self, event_type: EventType, payload: Mapping[str, Any]) -> TimelineEvent:
         """Log what the face check could not settle (``attendance.unknown_face``, ``.undecided``,
         ``.liveness_failed``, …) for the clerk. Presence and absence have their own methods."""
-        settled = ("attendance.present", "attendance.absent")
-        if not event_type.startswith("attendance.") or event_type in settled:
+        settled = (EventType.ATTENDANCE_PRESENT, EventType.ATTENDANCE_ABSENT)
+        if event_type.family != "attendance" or event_type in settled:
             raise ValueError(f"not an attendance issue: {event_type!r}")
         return self._log(event_type, payload)
 
@@ -248,7 +249,7 @@ class HearingSession:
         playback = self.devices.speaker.play(speech.samples, speech.sample_rate)
         playing = time.monotonic()
         self._log(
-            "rules.started",
+            EventType.RULES_STARTED,
             {
                 "title": self.announcement.title,
                 "duration": round(speech.duration, 3),
@@ -286,11 +287,13 @@ class HearingSession:
         try:
             self.transcription.start(self.timeline)
         except Exception as exc:
-            self._log("transcription.fault", {"detail": f"{type(exc).__name__}: {exc}"})
+            self._log(EventType.TRANSCRIPTION_FAULT, {"detail": f"{type(exc).__name__}: {exc}"})
 
     def close(self) -> TimelineEvent:
         if self.transcription is not None and not self.transcription.drain():
-            self._log("transcription.fault", {"detail": "the last utterances were not decoded in time"})
+            self._log(
+                EventType.TRANSCRIPTION_FAULT, {"detail": "the last utterances were not decoded in time"}
+            )
         event = self._commit(self.lifecycle.close())
         self.recording.stop("闭庭 hearing closed")
         if self.transcription is not None:
@@ -335,11 +338,11 @@ class HearingSession:
         return event
 
     def _log(
-        self, event_type: str, payload: Mapping[str, Any] | None = None, *, t: float | None = None
+        self, event_type: EventType, payload: Mapping[str, Any] | None = None, *, t: float | None = None
     ) -> TimelineEvent:
         return self.timeline.append(event_type, payload, actor=self.actor, t=t)
 
     def _fail(self, step: str, why: str) -> NoReturn:
-        self._log("startup.failed", {"step": step, "reason": why})
+        self._log(EventType.STARTUP_FAILED, {"step": step, "reason": why})
         self.recording.stop(f"startup failed: {why}")
         raise StartupFailed(f"one-click start failed at {step}: {why}")

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from court.config import TranscriptionConfig
 from court.core.cases import HearingInfo, ParticipantInfo
+from court.core.events import EventType
 from court.core.roles import Role
 from court.core.timeline import Timeline
 from court.live.recording import microphone_source
@@ -249,7 +250,9 @@ class HearingTranscription:
                 splitters=splitters,
                 clock=self.clock,
             )
-        timeline.append("transcription.started", {"sources": sorted(self.channels), **self._model_info()})
+        timeline.append(
+            EventType.TRANSCRIPTION_STARTED, {"sources": sorted(self.channels), **self._model_info()}
+        )
 
     def _add_shared_splitters(self, timeline: Timeline) -> None:
         """A voiceprint splitter on each channel several participants share (the others need none)."""
@@ -263,7 +266,9 @@ class HearingTranscription:
         try:
             encoder = _speaker_encoder()
         except DiarizationError as exc:
-            timeline.append("transcription.fault", {"detail": f"shared channels keep the seat's role: {exc}"})
+            timeline.append(
+                EventType.TRANSCRIPTION_FAULT, {"detail": f"shared channels keep the seat's role: {exc}"}
+            )
             return
         for channel in shared:
             names = [str(p.id) for p in channel.participants]
@@ -282,7 +287,7 @@ class HearingTranscription:
         """The clerk's additions to the case vocabulary; used from the next utterance."""
         self.recognizer.add_terms(*terms)
         if self._timeline is not None:
-            self._timeline.append("transcription.terms_added", {"terms": list(terms)}, actor=actor)
+            self._timeline.append(EventType.TRANSCRIPTION_TERMS_ADDED, {"terms": list(terms)}, actor=actor)
 
     def drain(self, timeout: float = 120.0) -> bool:
         """Decode everything heard so far (utterances still open are ended); False on timeout."""
@@ -307,7 +312,7 @@ class HearingTranscription:
                 ordered = sorted(live.latencies)
                 payload["latency_p50"] = round(ordered[len(ordered) // 2], 3)
                 payload["latency_max"] = round(ordered[-1], 3)
-            self._timeline.append("transcription.stopped", payload)
+            self._timeline.append(EventType.TRANSCRIPTION_STOPPED, payload)
 
     def _model_info(self) -> dict[str, Any]:
         c = self.config
@@ -343,7 +348,7 @@ class HearingTranscription:
             payload["confidence"] = utterance.confidence
         if utterance.words:
             payload["words"] = [[w.text, w.start, w.end, w.probability] for w in utterance.words]
-        timeline.append("utterance", payload, t=utterance.end)
+        timeline.append(EventType.UTTERANCE, payload, t=utterance.end)
 
     def _partial(self, utterance: Utterance) -> None:
         for listener in list(self._partial_listeners):

@@ -39,7 +39,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from court.core.cases import HearingInfo, ParticipantInfo, load_hearing
-from court.core.lifecycle import EventType, HearingState, InvalidTransition, Lifecycle
+from court.core.events import EventType
+from court.core.lifecycle import HearingState, InvalidTransition, Lifecycle
 from court.core.roles import Role
 from court.core.timeline import Timeline, TimelineEvent, read_events
 from court.core.timeutil import as_utc
@@ -90,22 +91,22 @@ from transcripts.bilu.verify import (
 SIGNING_KEY_ENV = "COURT_SIGNING_KEY"
 KEY_FILE_NAME = "court-signing-key.pem"
 
-CORRECTED = "utterance.corrected"
-ROLE_CHANGED = "utterance.role_changed"
-MERGED = "utterance.merged"
-SPLIT = "utterance.split"
-MARKED = "utterance.marked"
-UNMARKED = "utterance.unmarked"
-ADDED = "utterance.added"
+CORRECTED = EventType.UTTERANCE_CORRECTED
+ROLE_CHANGED = EventType.UTTERANCE_ROLE_CHANGED
+MERGED = EventType.UTTERANCE_MERGED
+SPLIT = EventType.UTTERANCE_SPLIT
+MARKED = EventType.UTTERANCE_MARKED
+UNMARKED = EventType.UTTERANCE_UNMARKED
+ADDED = EventType.UTTERANCE_ADDED
 CORRECTION_EVENTS = (CORRECTED, ROLE_CHANGED, MERGED, SPLIT, MARKED, UNMARKED, ADDED)
-REQUESTED = "correction.requested"
-DECIDED = "correction.decided"
-EVIDENCE_PRESENTED = "evidence.presented"
-LOCKED = "bilu.locked"
-SUPERSEDED = "bilu.superseded"
-SIGNED = "bilu.signed"
-SIGN_REFUSED = "bilu.sign_refused"
-CONTENT_EVENTS = frozenset({*CORRECTION_EVENTS, DECIDED, EVIDENCE_PRESENTED, "utterance"})
+REQUESTED = EventType.CORRECTION_REQUESTED
+DECIDED = EventType.CORRECTION_DECIDED
+EVIDENCE_PRESENTED = EventType.EVIDENCE_PRESENTED
+LOCKED = EventType.BILU_LOCKED
+SUPERSEDED = EventType.BILU_SUPERSEDED
+SIGNED = EventType.BILU_SIGNED
+SIGN_REFUSED = EventType.BILU_SIGN_REFUSED
+CONTENT_EVENTS = frozenset({*CORRECTION_EVENTS, DECIDED, EVIDENCE_PRESENTED, EventType.UTTERANCE})
 """Events that change the 笔录's text: after a lock, any of them makes a new version necessary."""
 
 MAX_SIGNATURE_IMAGE_BYTES = 2_000_000
@@ -193,9 +194,9 @@ def _opt_int(value: Any) -> int | None:
 def _change(event: TimelineEvent) -> Change | None:
     p = event.payload
     match event.type:
-        case "utterance.corrected":
+        case EventType.UTTERANCE_CORRECTED:
             return EditText(str(p["line"]), str(p["after"]))
-        case "utterance.role_changed":
+        case EventType.UTTERANCE_ROLE_CHANGED:
             return EditRole(
                 str(p["line"]),
                 str(p["role"]),
@@ -203,15 +204,15 @@ def _change(event: TimelineEvent) -> Change | None:
                 str(p.get("speaker", "")),
                 _opt_int(p.get("participant_id")),
             )
-        case "utterance.merged":
+        case EventType.UTTERANCE_MERGED:
             return Merge(tuple(str(i) for i in p["lines"]))
-        case "utterance.split":
+        case EventType.UTTERANCE_SPLIT:
             return Split(str(p["line"]), int(p["offset"]), str(p["new_line"]))
-        case "utterance.marked":
+        case EventType.UTTERANCE_MARKED:
             return Mark(str(p["line"]), str(p["mark"]), str(p.get("note", "")))
-        case "utterance.unmarked":
+        case EventType.UTTERANCE_UNMARKED:
             return Unmark(str(p["line"]), str(p["mark"]))
-        case "utterance.added":
+        case EventType.UTTERANCE_ADDED:
             return AddLine(
                 str(p["line"]),
                 str(p["role"]),
@@ -254,7 +255,7 @@ class _Record:
     def recognized(self) -> list[RecognizedLine]:
         lines = []
         for e in self.events:
-            if e.type != "utterance":
+            if e.type != EventType.UTTERANCE:
                 continue
             p = e.payload
             pid = _opt_int(p.get("participant_id"))
@@ -363,10 +364,10 @@ def _facts(record: _Record, sessions: sessionmaker[Session]) -> HearingFacts:
     attendance: dict[object, AttendanceEntry] = {}
     milestones: list[Milestone] = []
     evidence: list[EvidenceShown] = []
-    rules_started = any(e.type == "rules.started" for e in record.events)
+    rules_started = any(e.type == EventType.RULES_STARTED for e in record.events)
     for e in record.events:
         p = e.payload
-        if e.type in ("attendance.present", "attendance.absent") and "name" in p:
+        if e.type in (EventType.ATTENDANCE_PRESENT, EventType.ATTENDANCE_ABSENT) and "name" in p:
             pid = _opt_int(p.get("participant_id"))
             info = next((x for x in hearing.participants if x.id == pid), None)
             person = (
@@ -377,29 +378,29 @@ def _facts(record: _Record, sessions: sessionmaker[Session]) -> HearingFacts:
             similarity = p.get("similarity")
             attendance[pid if pid is not None else p["name"]] = AttendanceEntry(
                 person=person,
-                present=e.type == "attendance.present",
+                present=e.type == EventType.ATTENDANCE_PRESENT,
                 at=e.wall,
                 method=str(p.get("method", "clerk")),
                 similarity=float(similarity) if similarity is not None else None,
                 remote=bool(info.remote) if info else False,
-                note=str(p.get("note", "")) if e.type == "attendance.absent" else "",
+                note=str(p.get("note", "")) if e.type == EventType.ATTENDANCE_ABSENT else "",
             )
-        elif e.type == EventType.PREPARING:
+        elif e.type == EventType.HEARING_PREPARING:
             milestones.append(Milestone("preparing", e.t, e.wall))
-        elif (e.type == "rules.started") or (e.type == EventType.RULES_PLAYED and not rules_started):
+        elif (e.type == EventType.RULES_STARTED) or (e.type == EventType.RULES_PLAYED and not rules_started):
             milestones.append(Milestone("rules", e.t, e.wall))
-        elif e.type == EventType.OPENED:
+        elif e.type == EventType.HEARING_OPENED:
             skipped = "、".join(_SKIPPED.get(str(s), str(s)) for s in p.get("skipped", []))
             milestones.append(
                 Milestone("opened", e.t, e.wall, reason=str(p.get("override_reason", "")), detail=skipped)
             )
-        elif e.type == EventType.PHASE:
+        elif e.type == EventType.HEARING_PHASE:
             milestones.append(Milestone("phase", e.t, e.wall, str(p["phase"]), str(p.get("reason", ""))))
-        elif e.type == EventType.RECESSED:
+        elif e.type == EventType.HEARING_RECESSED:
             milestones.append(Milestone("recessed", e.t, e.wall, reason=str(p.get("reason", ""))))
-        elif e.type == EventType.RESUMED:
+        elif e.type == EventType.HEARING_RESUMED:
             milestones.append(Milestone("resumed", e.t, e.wall))
-        elif e.type == EventType.CLOSED:
+        elif e.type == EventType.HEARING_CLOSED:
             milestones.append(Milestone("closed", e.t, e.wall))
         elif e.type == EVIDENCE_PRESENTED:
             evidence.append(_evidence(sessions, hearing, e))
@@ -498,7 +499,7 @@ class Bilu:
 
     def _correct(
         self,
-        event_type: str,
+        event_type: EventType,
         change: Change,
         payload: PayloadFn,
         *,

@@ -27,13 +27,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from court.core.cases import CaseError
+from court.core.events import EventType
 from court.core.roles import Role
 from court.core.timeline import Timeline, TimelineEvent
 from court.core.timeutil import as_utc
 from court.db.models import Evidence, Hearing, Participant
 
-EVIDENCE_SUBMITTED = "evidence.submitted"
-EVIDENCE_PRESENTED = "evidence.presented"
+EVIDENCE_SUBMITTED = EventType.EVIDENCE_SUBMITTED
+EVIDENCE_PRESENTED = EventType.EVIDENCE_PRESENTED
 MAX_BYTES = 50 * 2**20
 _CHUNK = 2**20
 _SNIFF_BYTES = 64

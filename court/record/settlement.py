@@ -32,14 +32,15 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from court.core.cases import CaseError, HearingInfo, ParticipantInfo, load_hearing
+from court.core.events import EventType
 from court.core.lifecycle import Lifecycle
 from court.core.roles import Role
 from court.core.timeline import Timeline, TimelineEvent, read_events
 
-DRAFTED = "settlement.drafted"
-SIGNED = "settlement.signed"
-SIGN_REFUSED = "settlement.sign_refused"
-CONCLUDED = "settlement.concluded"
+DRAFTED = EventType.SETTLEMENT_DRAFTED
+SIGNED = EventType.SETTLEMENT_SIGNED
+SIGN_REFUSED = EventType.SETTLEMENT_SIGN_REFUSED
+CONCLUDED = EventType.SETTLEMENT_CONCLUDED
 MAX_TEXT = 50_000
 """Characters: a settlement is a page or two, never a book."""
 
@@ -140,7 +141,7 @@ class Settlement:
         return [
             e
             for e in read_events(self.sessions, self.hearing_id)
-            if e.type.startswith("settlement.") or e.type.startswith(("attendance.", "hearing."))
+            if e.type.family in ("settlement", "attendance", "hearing")
         ]
 
     def current(self) -> SettlementVersion | None:
@@ -191,11 +192,11 @@ class Settlement:
         signers = {p.id for p in self.signers()}
         present: dict[int, bool] = {}
         for e in events:
-            if e.type in ("attendance.present", "attendance.absent"):
+            if e.type in (EventType.ATTENDANCE_PRESENT, EventType.ATTENDANCE_ABSENT):
                 pid = _opt_int(e.payload.get("participant_id"))
                 if pid in signers:
                     assert pid is not None
-                    present[pid] = e.type == "attendance.present"
+                    present[pid] = e.type == EventType.ATTENDANCE_PRESENT
         here = {pid for pid, yes in present.items() if yes}
         return here or signers
 
@@ -268,7 +269,7 @@ class Settlement:
         )
 
     def _record(
-        self, participant_id: int, sha256: str, kind: str, *, device: str, extra: dict[str, Any]
+        self, participant_id: int, sha256: str, kind: EventType, *, device: str, extra: dict[str, Any]
     ) -> SettlementSignature:
         signer = self._signer(participant_id)
         if not device.strip():

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from court.core.cases import CaseError, NewParticipant, create_case, create_hearing, load_hearing
+from court.core.events import EventType
 from court.core.roles import Role
 from court.core.timeline import Timeline, export_jsonl
 from court.db.engine import StoreError, open_store
@@ -58,14 +59,14 @@ def test_timeline_sequence_and_projections(sessions: sessionmaker[Session], tmp_
     timeline = Timeline(sessions, hearing_id, ScaledClock(origin=origin))
     seen: list[int] = []
     timeline.subscribe(lambda event: seen.append(event.seq))
-    timeline.append("hearing.preparing", t=0.0)
+    timeline.append(EventType.HEARING_PREPARING, t=0.0)
     timeline.append(
-        "attendance.present",
+        EventType.ATTENDANCE_PRESENT,
         {"name": "张伟", "role": "applicant", "participant_id": 1, "method": "clerk"},
         t=12.5,
     )
     timeline.append(
-        "recording.segment",
+        EventType.RECORDING_SEGMENT,
         {
             "manifest_seq": 3,
             "source": "cam-wide",
@@ -95,10 +96,10 @@ def test_timeline_sequence_and_projections(sessions: sessionmaker[Session], tmp_
 
 def test_timeline_is_append_only(sessions: sessionmaker[Session]) -> None:
     hearing_id = _hearing(sessions)
-    Timeline(sessions, hearing_id, ScaledClock()).append("hearing.preparing")
+    Timeline(sessions, hearing_id, ScaledClock()).append(EventType.HEARING_PREPARING)
     with sessions() as session:
         event = session.scalars(select(Event)).one()
-        event.type = "hearing.opened"
+        event.type = EventType.HEARING_OPENED
         with pytest.raises(AppendOnlyViolation):
             session.commit()
     with sessions() as session:

@@ -17,6 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from court.config import load_config
+from court.core.events import EventType
 from court.db.engine import close_store
 from court.demo.seed import seed_cases
 from tests.court.helpers import write_test_config
@@ -585,8 +586,8 @@ def test_settlement_drafted_signed_and_concluded_through_the_api(api: Api) -> No
     assert r.status_code == 409 and r.json()["code"] == "concluded"
     events = api.client.get(f"/api/hearings/{hearing}/events", headers=clerk).json()
     kinds = [e["type"] for e in events if e["type"].startswith("settlement.")]
-    assert kinds.count("settlement.drafted") == 2 and kinds[-1] == "settlement.concluded"
-    assert kinds.count("settlement.signed") == 1 + len(parties)
+    assert kinds.count(EventType.SETTLEMENT_DRAFTED) == 2 and kinds[-1] == EventType.SETTLEMENT_CONCLUDED
+    assert kinds.count(EventType.SETTLEMENT_SIGNED) == 1 + len(parties)
 
 
 def test_settlement_routes_are_in_openapi(api: Api) -> None:
@@ -616,7 +617,7 @@ def test_viewers_see_a_file_only_once_it_is_presented(api: Api) -> None:
     clerk = api.login("clerk")
     shown = api.client.post(f"/api/hearings/{hearing}/evidence/{info['id']}/present", headers=clerk)
     assert shown.status_code == 200, shown.text
-    assert shown.json()["type"] == "evidence.presented" and shown.json()["evidence_id"] == info["id"]
+    assert shown.json()["type"] == EventType.EVIDENCE_PRESENTED and shown.json()["evidence_id"] == info["id"]
     for viewer in ("observer", "supervisor"):
         headers = api.login(viewer)
         r = api.client.get(info["url"], headers=headers)
@@ -636,7 +637,7 @@ def test_viewers_see_a_file_only_once_it_is_presented(api: Api) -> None:
     assert api.client.get(r.json()["url"], headers=api.login("observer")).status_code == 403
     # A viewer sees the presented event in the timeline (what the watch page shows).
     events = api.client.get(f"/api/hearings/{hearing}/events", headers=api.login("observer")).json()
-    assert any(e["type"] == "evidence.presented" and e["evidence_id"] == info["id"] for e in events)
+    assert any(e["type"] == EventType.EVIDENCE_PRESENTED and e["evidence_id"] == info["id"] for e in events)
 
 
 def test_with_liveness_on_a_still_photo_cannot_follow_the_challenge(api: Api, model_cache: Path) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from court.attendance.enrolment import enrol_participant, enrolled, forget_face, load_templates
 from court.core.cases import CaseError, NewParticipant, create_case
+from court.core.events import EventType
 from court.core.roles import Role
 from court.db.face import FaceTemplateRow
 from court.db.models import AuditLog, Case, Participant
@@ -52,7 +53,7 @@ def test_enrol_and_load(sessions: sessionmaker[Session]) -> None:
     assert enrolled(sessions, [zhang, zhou]) == {zhang}
     with sessions() as session:
         assert session.get(Participant, zhang).id_photo == photo_bytes  # type: ignore[union-attr]
-        audit = session.scalars(select(AuditLog).where(AuditLog.action == "face.enrolled")).one()
+        audit = session.scalars(select(AuditLog).where(AuditLog.action == EventType.FACE_ENROLLED)).one()
         assert audit.detail == {"participant_id": zhang, "photo_sha256": result.photo_sha256}
 
     # Enrolling again replaces the template.

@@ -14,6 +14,7 @@ import pytest
 
 from court.attendance.face_check import FaceAttendance, FaceCheckSettings, embedding_free, verify_remote
 from court.core.cases import ParticipantInfo
+from court.core.events import EventType
 from court.core.roles import Role
 from devices.clock import ScaledClock
 from devices.face import FaceTemplate, LivenessSettings, VerifierSettings
@@ -84,8 +85,8 @@ def test_expected_people_are_recognised_and_a_stranger_is_reported() -> None:
     for arrival in arrivals:
         assert arrival.similarity is not None and 0.55 < arrival.similarity <= 1.0
         assert arrival.note == "人脸核验通过"
-    assert "attendance.unknown_face" in reports.types()
-    unknown = dict(reports.events)["attendance.unknown_face"]
+    assert EventType.ATTENDANCE_UNKNOWN_FACE in reports.types()
+    unknown = dict(reports.events)[EventType.ATTENDANCE_UNKNOWN_FACE]
     assert "candidate_id" not in unknown and "name" not in unknown
     assert unknown["similarity"] < 0.5
     assert clock.now() >= 27.0  # the absent witness: the check ran until its timeout
@@ -104,7 +105,7 @@ def test_a_person_not_expected_at_this_hearing_is_not_admitted() -> None:
         report=reports,
     )
     assert list(check.arrivals([ZHANG])) == []
-    assert reports.types() == ["attendance.unknown_face"]
+    assert reports.types() == [EventType.ATTENDANCE_UNKNOWN_FACE]
 
 
 def test_undecided_goes_to_the_clerk_who_confirms_with_a_reason() -> None:
@@ -123,12 +124,12 @@ def test_undecided_goes_to_the_clerk_who_confirms_with_a_reason() -> None:
 
     def clerk(event_type: str, payload: Mapping[str, Any]) -> None:
         reports(event_type, payload)
-        if event_type == "attendance.undecided":
+        if event_type == EventType.ATTENDANCE_UNDECIDED:
             check.confirm(payload["candidate_id"], "当面核对身份证原件")
 
     check.report = clerk
     arrivals = list(check.arrivals([ZHANG]))
-    undecided = dict(reports.events)["attendance.undecided"]
+    undecided = dict(reports.events)[EventType.ATTENDANCE_UNDECIDED]
     assert undecided["candidate_id"] == 1 and undecided["candidate"] == "申请人 张伟"
     assert "书记员" in undecided["reason"]
     assert [(a.participant_id, a.method, a.note) for a in arrivals] == [
@@ -154,7 +155,7 @@ def test_liveness_refuses_a_still_photo_and_admits_a_turning_head() -> None:
         rng=random.Random(3),
     )
     assert list(check.arrivals([ZHANG])) == []
-    assert reports.types() == ["attendance.liveness_failed"]
+    assert reports.types() == [EventType.ATTENDANCE_LIVENESS_FAILED]
     assert prompts and prompts[0] in ("请向左转头", "请向右转头")
 
     # A visit whose frames turn the head (synthetic 3-D warp of the real photo) the asked way.
@@ -262,7 +263,7 @@ def test_a_camera_fault_is_reported_once_and_the_check_still_ends(tmp_path: Path
         report=reports,
     )
     assert list(check.arrivals([ZHANG])) == []
-    assert reports.types() == ["attendance.terminal_fault"]
+    assert reports.types() == [EventType.ATTENDANCE_TERMINAL_FAULT]
     assert np.isfinite(clock.now())
 
 

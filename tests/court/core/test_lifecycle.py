@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from court.core.lifecycle import EventType, HearingState, InvalidTransition, Lifecycle, Phase
+from court.core.events import EventType
+from court.core.lifecycle import HearingState, InvalidTransition, Lifecycle, Phase
 
 
 def _run(lifecycle: Lifecycle, pending: object) -> None:
@@ -90,13 +91,13 @@ def test_phase_rules() -> None:
 
 def test_replay_rebuilds_the_state() -> None:
     events = [
-        (EventType.PREPARING.value, {}),
-        ("device.checked", {"device": "cam-1"}),
+        (EventType.HEARING_PREPARING.value, {}),
+        (EventType.DEVICE_CHECKED, {"device": "cam-1"}),
         (EventType.ATTENDANCE_CHECKED.value, {}),
         (EventType.RULES_PLAYED.value, {}),
-        (EventType.OPENED.value, {"phase": "opening"}),
-        (EventType.PHASE.value, {"phase": "evidence"}),
-        (EventType.RECESSED.value, {"reason": "x"}),
+        (EventType.HEARING_OPENED.value, {"phase": "opening"}),
+        (EventType.HEARING_PHASE.value, {"phase": "evidence"}),
+        (EventType.HEARING_RECESSED.value, {"reason": "x"}),
     ]
     lc = Lifecycle.replay(events)
     assert (lc.state, lc.phase, lc.recess_count) == (HearingState.RECESS, Phase.EVIDENCE, 1)

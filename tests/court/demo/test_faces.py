@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from court.attendance.enrolment import load_templates
 from court.config import load_config
 from court.core.cases import NewParticipant, create_case, create_hearing, load_hearing
+from court.core.events import EventType
 from court.demo.faces import FaceDemoUnavailable, prepare_face_demo
 from court.demo.script import HearingScript, ScriptError, load_script
 from court.live.session import HearingSession
@@ -90,12 +91,14 @@ def test_the_session_logs_issues_but_never_as_presence(sqlite_store: sessionmake
         announcement=None,  # type: ignore[arg-type]
         room_name="第一仲裁庭",
     )
-    event = session.record_attendance_issue("attendance.unknown_face", {"similarity": 0.2, "frames": 3})
-    assert event.type == "attendance.unknown_face"
+    event = session.record_attendance_issue(
+        EventType.ATTENDANCE_UNKNOWN_FACE, {"similarity": 0.2, "frames": 3}
+    )
+    assert event.type == EventType.ATTENDANCE_UNKNOWN_FACE
     with pytest.raises(ValueError, match="not an attendance issue"):
-        session.record_attendance_issue("attendance.present", {"similarity": 0.9})
+        session.record_attendance_issue(EventType.ATTENDANCE_PRESENT, {"similarity": 0.9})
     # Naming the candidate does not make the issue a presence: only attendance.present/absent do.
-    session.record_attendance_issue("attendance.undecided", {"name": "张伟", "similarity": 0.55})
+    session.record_attendance_issue(EventType.ATTENDANCE_UNDECIDED, {"name": "张伟", "similarity": 0.55})
     from sqlalchemy import select
 
     from court.db.models import Attendance

@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from court.core.cases import load_hearing
+from court.core.events import EventType
 from court.db.engine import close_store, open_store
 from court.db.models import Attendance, RecordingSegment
 from tests.court.helpers import SHORT_SCRIPT, write_test_config
@@ -68,31 +69,31 @@ def test_timeline_contract_and_legal_order(demo: Path) -> None:
     types = [e["type"] for e in events]
     first_attendance = next(i for i, t in enumerate(types) if t.startswith("attendance."))
     first_rules = next(i for i, t in enumerate(types) if t.startswith("rules."))
-    opened = types.index("hearing.opened")
+    opened = types.index(EventType.HEARING_OPENED)
     assert first_attendance < first_rules < opened
     # The one-click steps in order: device check, display, recording, attendance, discipline.
-    first_device = types.index("device.checked")
-    first_display = types.index("display.shown")
-    last_started = max(i for i, t in enumerate(types) if t == "recording.started")
+    first_device = types.index(EventType.DEVICE_CHECKED)
+    first_display = types.index(EventType.DISPLAY_SHOWN)
+    last_started = max(i for i, t in enumerate(types) if t == EventType.RECORDING_STARTED)
     assert first_device < first_display < last_started < first_attendance
     # Every camera and microphone was recorded: 4 cameras + 9 seats, and the program feed.
-    assert len([t for t in types if t == "recording.started"]) == 14
-    assert types.index("hearing.closed") > opened
-    assert [e["phase"] for e in events if e["type"] == "hearing.phase"] == ["investigation", "debate"]
+    assert len([t for t in types if t == EventType.RECORDING_STARTED]) == 14
+    assert types.index(EventType.HEARING_CLOSED) > opened
+    assert [e["phase"] for e in events if e["type"] == EventType.HEARING_PHASE] == ["investigation", "debate"]
 
 
 def test_camera_cuts_are_in_the_timeline_and_the_program_is_recorded(demo: Path) -> None:
     events = timeline(demo)
-    cuts = [e for e in events if e["type"] == "camera.cut"]
+    cuts = [e for e in events if e["type"] == EventType.CAMERA_CUT]
     assert cuts and cuts[0]["rule"] == "start"
     cameras = {"cam-bench", "cam-applicant", "cam-respondent", "cam-wide"}
     for cut in cuts:
         assert cut["camera"] in cameras and cut["reason"], cut
-    opened = next(e["t"] for e in events if e["type"] == "hearing.opened")
-    stopped = min(e["t"] for e in events if e["type"] == "recording.stopped")
+    opened = next(e["t"] for e in events if e["type"] == EventType.HEARING_OPENED)
+    stopped = min(e["t"] for e in events if e["type"] == EventType.RECORDING_STOPPED)
     assert all(cut["t"] <= stopped for cut in cuts), "the director stops before the recording"
     assert any(cut["t"] > opened and cut.get("speaker") for cut in cuts), "cuts follow the speakers"
-    started = {e["source"] for e in events if e["type"] == "recording.started"}
+    started = {e["source"] for e in events if e["type"] == EventType.RECORDING_STARTED}
     assert "program" in started
     program = sorted((demo / "recording" / "program").glob("*.mp4"))
     assert len(program) >= 2, "the program feed is recorded in segments beside the sources"
@@ -106,7 +107,7 @@ def test_utterances_are_recognized_from_the_microphones(demo: Path) -> None:
     script = load_script(SHORT_SCRIPT, load_config().room)
     roles = {seat.id: seat.role.value for seat in load_config().room.seats}
     events = timeline(demo)
-    lines = [e for e in events if e["type"] == "utterance"]
+    lines = [e for e in events if e["type"] == EventType.UTTERANCE]
     # Capture may drop media on an overloaded machine (the fan-out drops, it never blocks), so
     # allow one line of four to go missing; every line that is there must be right.
     assert len(lines) >= len(script.lines) - 1, [e["text"] for e in lines]
@@ -127,14 +128,14 @@ def test_utterances_are_recognized_from_the_microphones(demo: Path) -> None:
         matched.append(line)
     assert edits / length < 0.3, [e["text"] for e in lines]
     assert len(set(matched)) == len(matched), "one line per thing said"
-    closed = next(e["seq"] for e in events if e["type"] == "hearing.closed")
+    closed = next(e["seq"] for e in events if e["type"] == EventType.HEARING_CLOSED)
     assert all(e["seq"] < closed for e in lines), "the last lines are decoded before the hearing closes"
 
 
 def test_attendance_records_present_and_absent(demo: Path) -> None:
     events = timeline(demo)
-    present = {e["name"]: e for e in events if e["type"] == "attendance.present"}
-    absent = [e["name"] for e in events if e["type"] == "attendance.absent"]
+    present = {e["name"]: e for e in events if e["type"] == EventType.ATTENDANCE_PRESENT}
+    absent = [e["name"] for e in events if e["type"] == EventType.ATTENDANCE_ABSENT]
     assert set(present) == {"张伟", "周强"}
     assert present["张伟"]["role"] == "applicant" and present["张伟"]["method"] == "face"
     assert absent == ["吴强"]
@@ -236,7 +237,7 @@ def test_kill_9_mid_hearing_then_restart(tmp_path: Path, model_cache: Path) -> N
                     types = [t for _, t in _events_in(db)]
                 except sqlite3.OperationalError:
                     types = []
-                if "hearing.phase" in types:
+                if EventType.HEARING_PHASE in types:
                     break
             assert process.poll() is None, "the demo ended before it could be killed"
             time.sleep(0.2)
@@ -250,7 +251,7 @@ def test_kill_9_mid_hearing_then_restart(tmp_path: Path, model_cache: Path) -> N
             process.kill()
 
     before = _events_in(out / "court.db")
-    assert "hearing.closed" not in {t for _, t in before}
+    assert EventType.HEARING_CLOSED not in {t for _, t in before}
 
     resumed = court("--config", str(config), "demo", "--resume", "--out", str(out), "--speed", SPEED, env=env)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
@@ -258,13 +259,13 @@ def test_kill_9_mid_hearing_then_restart(tmp_path: Path, model_cache: Path) -> N
     after = _events_in(out / "court.db")
     assert after[: len(before)] == before, "the timeline up to the crash is intact"
     added = [t for _, t in after[len(before) :]]
-    assert added[0] == "process.restarted"
-    assert "recording.recovered" in added and added[-1] != "hearing.opened"
-    assert "hearing.closed" in added
+    assert added[0] == EventType.PROCESS_RESTARTED
+    assert EventType.RECORDING_RECOVERED in added and added[-1] != EventType.HEARING_OPENED
+    assert EventType.HEARING_CLOSED in added
     events = timeline(out)
-    restarted = next(e for e in events if e["type"] == "process.restarted")
+    restarted = next(e for e in events if e["type"] == EventType.PROCESS_RESTARTED)
     assert restarted["state"] == "in_session"
-    defective = [e for e in events if e["type"] == "recording.segment" and e["status"] == "defective"]
+    defective = [e for e in events if e["type"] == EventType.RECORDING_SEGMENT and e["status"] == "defective"]
     assert defective, "the segments open at the crash are kept and flagged"
     verify = court("verify", str(out / "recording"))
     assert verify.returncode == 0, verify.stdout

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from court.config import DEFAULT_CONFIG, ConfigError, DirectorConfig, ProgramConfig, parse_config
+from court.core.events import EventType
 from court.core.roles import Role
 from court.live.director import Cut, Director, DirectorError, DirectorEvent, Mode, ModeChange, Rule, Speaker
 
@@ -318,7 +319,7 @@ def test_the_director_and_program_tables_are_read_and_checked(tmp_path: Path) ->
         ("director", {"vad_threshold": 1.5}, "director.vad_threshold"),
         ("director", {"cut_fast": True}, "director.cut_fast"),
         ("program", {"width": 641}, "program.width"),
-        ("program", {"mask": "pixelate"}, "program.mask"),
+        ("program", {"mask": "pixelate"}, EventType.PROGRAM_MASK),
         ("program", {"fps": "25"}, "program.fps"),
     ]
     for table, values, key in bad:

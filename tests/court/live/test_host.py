@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from court.config import Config, load_config
 from court.core.cases import NewParticipant, create_case, create_hearing
+from court.core.events import EventType
 from court.core.lifecycle import HearingState, Phase
 from court.core.roles import Role
 from court.live.host import HearingHost, HostError, HostStatus, RemoteState
@@ -119,27 +120,32 @@ def test_remote_party_through_a_hearing(sqlite_sessions: sessionmaker[Session], 
 
     events = host.timeline.events()
     types = [e.type for e in events]
-    order = [types.index(t) for t in ("recording.started", "attendance.present", "rules.started")]
+    order = [
+        types.index(t)
+        for t in (EventType.RECORDING_STARTED, EventType.ATTENDANCE_PRESENT, EventType.RULES_STARTED)
+    ]
     assert order == sorted(order)
-    present = {e.payload["participant_id"]: e.payload for e in events if e.type == "attendance.present"}
+    present = {
+        e.payload["participant_id"]: e.payload for e in events if e.type == EventType.ATTENDANCE_PRESENT
+    }
     assert present[applicant.id]["method"] == "face" and present[applicant.id]["similarity"] == 0.81
     assert present[respondent.id]["method"] == "clerk"
     caucus = [e for e in events if e.type.startswith("caucus.")]
-    assert [e.type for e in caucus] == ["caucus.started", "caucus.ended"]
+    assert [e.type for e in caucus] == [EventType.CAUCUS_STARTED, EventType.CAUCUS_ENDED]
     held = {
         e.payload["source"]
         for e in events
-        if e.type == "recording.interrupted" and "caucus" in str(e.payload.get("reason", ""))
+        if e.type == EventType.RECORDING_INTERRUPTED and "caucus" in str(e.payload.get("reason", ""))
     }
     assert {"mic-respondent", f"remote-{applicant.id}"} <= held
-    for segment in (e.payload for e in events if e.type == "recording.segment"):
+    for segment in (e.payload for e in events if e.type == EventType.RECORDING_SEGMENT):
         if segment["source"] == "mic-respondent":  # no sound of the caucus was recorded
             assert segment["end"] <= caucus[0].t + 0.5 or segment["start"] >= caucus[1].t - 0.5
-    segments = {e.payload["source"] for e in events if e.type == "recording.segment"}
+    segments = {e.payload["source"] for e in events if e.type == EventType.RECORDING_SEGMENT}
     assert {f"remote-{applicant.id}", f"remote-{applicant.id}-cam"} <= segments
-    interrupted = [e for e in events if e.type == "recording.interrupted"]
+    interrupted = [e for e in events if e.type == EventType.RECORDING_INTERRUPTED]
     assert any(str(e.payload.get("source", "")).startswith(f"remote-{applicant.id}") for e in interrupted)
-    assert "bilu.locked" in types
+    assert EventType.BILU_LOCKED in types
     assert host.lifecycle.state in (HearingState.CLOSED, HearingState.SIGNING)
     assert verify_recording(host.config.recording.root).ok
 
@@ -183,8 +189,10 @@ def test_a_restarted_server_carries_on_with_the_hearing(
     finally:
         second.shutdown("test end")
     types = [e.type for e in second.timeline.events()]
-    assert types.count("recording.started") >= 2
-    assert "process.restarted" in types and types.index("process.restarted") > types.index("hearing.opened")
+    assert types.count(EventType.RECORDING_STARTED) >= 2
+    assert EventType.PROCESS_RESTARTED in types and types.index(EventType.PROCESS_RESTARTED) > types.index(
+        EventType.HEARING_OPENED
+    )
     assert verify_recording(second.config.recording.root).ok
 
 
@@ -219,13 +227,15 @@ def test_the_door_terminal_checks_the_in_room_parties_at_the_start(
     host.shutdown("test end")
     events = host.timeline.events()
     types = [e.type for e in events]
-    assert "attendance.door_open" in types
-    present = [e.payload for e in events if e.type == "attendance.present"]
+    assert EventType.ATTENDANCE_DOOR_OPEN in types
+    present = [e.payload for e in events if e.type == EventType.ATTENDANCE_PRESENT]
     assert [(p["participant_id"], p["method"]) for p in present] == [(respondent.id, "face")]
     assert (
-        types.index("attendance.present") < types.index("attendance.checked") < types.index("rules.started")
+        types.index(EventType.ATTENDANCE_PRESENT)
+        < types.index(EventType.ATTENDANCE_CHECKED)
+        < types.index(EventType.RULES_STARTED)
     )
-    assert not any(e.type == "attendance.present" and e.payload.get("name") == "张伟" for e in events)
+    assert not any(e.type == EventType.ATTENDANCE_PRESENT and e.payload.get("name") == "张伟" for e in events)
 
 
 def test_a_failed_start_can_be_run_again_in_full(
@@ -257,14 +267,15 @@ def test_a_failed_start_can_be_run_again_in_full(
     finally:
         host.shutdown("test end")
     types = [e.type for e in host.timeline.events()]
-    assert types.count("hearing.preparing") == 2
-    retry = types.index("startup.retried")
+    assert types.count(EventType.HEARING_PREPARING) == 2
+    retry = types.index(EventType.STARTUP_RETRIED)
     assert (
-        types.index("startup.failed")
+        types.index(EventType.STARTUP_FAILED)
         < retry
-        < types.index("attendance.checked")
-        < types.index("rules.played")
+        < types.index(EventType.ATTENDANCE_CHECKED)
+        < types.index(EventType.RULES_PLAYED)
     )
     assert (
-        "override_reason" not in next(e for e in host.timeline.events() if e.type == "hearing.opened").payload
+        "override_reason"
+        not in next(e for e in host.timeline.events() if e.type == EventType.HEARING_OPENED).payload
     )

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from court.config import Config, load_config
 from court.core.cases import NewParticipant, create_case, create_hearing, load_hearing
+from court.core.events import EventType
 from court.core.roles import Role
 from court.core.timeline import Timeline, TimelineEvent
 from court.live.director import DirectorError
@@ -116,7 +117,7 @@ def test_cuts_modes_faults_and_masks_are_in_the_timeline(
     live.mask("cam-respondent", reason="保护证人 (protected witness)")
     assert events_of(timeline, "program.") == [], "kept until the live program runs"
     live.attach(timeline)
-    masks = events_of(timeline, "program.mask")
+    masks = events_of(timeline, EventType.PROGRAM_MASK)
     assert len(masks) == 1 and masks[0].payload["mode"] == "blur" and masks[0].payload["on"]
     assert masks[0].payload["recording"] == "unmasked" and masks[0].actor == "clerk"
     assert live.feed.masks() == {"cam-respondent": MaskMode.BLUR}
@@ -131,7 +132,7 @@ def test_cuts_modes_faults_and_masks_are_in_the_timeline(
     talking.add("applicant")
     run(10.0)
     assert live.feed.selected == "cam-applicant" and live.feed.caption == "申请人 张伟"
-    cuts = events_of(timeline, "camera.cut")
+    cuts = events_of(timeline, EventType.CAMERA_CUT)
     assert [c.payload["camera"] for c in cuts] == ["cam-bench", "cam-applicant"]
     speaker_cut = cuts[-1].payload
     assert speaker_cut["reason"] and speaker_cut["rule"] == "speaker"
@@ -144,11 +145,11 @@ def test_cuts_modes_faults_and_masks_are_in_the_timeline(
 
     # The applicant's camera stops delivering: logged, skipped, and used again once it is back.
     run(13.5, skip=("cam-applicant",))
-    fault = events_of(timeline, "camera.fault")
+    fault = events_of(timeline, EventType.CAMERA_FAULT)
     assert [e.payload["camera"] for e in fault] == ["cam-applicant"] and fault[0].payload["detail"]
     assert live.feed.selected == "cam-wide"
     run(17.0)
-    assert [e.payload["camera"] for e in events_of(timeline, "camera.recovered")] == ["cam-applicant"]
+    assert [e.payload["camera"] for e in events_of(timeline, EventType.CAMERA_RECOVERED)] == ["cam-applicant"]
     assert live.feed.selected == "cam-applicant"
 
     # The clerk: a lock, automatic switching off for a phase with a manual cut, then back.
@@ -162,14 +163,14 @@ def test_cuts_modes_faults_and_masks_are_in_the_timeline(
     live.resume()
     run(29.0)
     assert live.feed.selected == "cam-applicant"
-    modes = [(e.payload["mode"], e.actor) for e in events_of(timeline, "camera.mode")]
+    modes = [(e.payload["mode"], e.actor) for e in events_of(timeline, EventType.CAMERA_MODE)]
     assert modes == [
         ("locked", "clerk"),
         ("auto", "system"),
         ("manual", "clerk"),
         ("auto", "clerk"),
     ]
-    clerk_cuts = [e.payload["rule"] for e in events_of(timeline, "camera.cut") if e.actor == "clerk"]
+    clerk_cuts = [e.payload["rule"] for e in events_of(timeline, EventType.CAMERA_CUT) if e.actor == "clerk"]
     assert clerk_cuts == ["lock", "clerk"]
 
     before = len(timeline.events())
@@ -180,7 +181,7 @@ def test_cuts_modes_faults_and_masks_are_in_the_timeline(
     assert len(timeline.events()) == before, "a refused request logs nothing"
     live.unmask("cam-respondent")
     live.mask(WHOLE_FEED, MaskMode.SLATE, "调解阶段不公开 (mediation is closed)")
-    last = events_of(timeline, "program.mask")[-2:]
+    last = events_of(timeline, EventType.PROGRAM_MASK)[-2:]
     assert [(e.payload["target"], e.payload["on"]) for e in last] == [("cam-respondent", False), ("*", True)]
     assert last[1].payload["whole_feed"] and last[1].payload["mode"] == "slate"
 
@@ -227,7 +228,7 @@ def test_the_recording_holds_the_program_and_cuts_follow_real_speech(
     finally:
         recording.stop("test over")
         devices.close()
-    cuts = [e for e in timeline.events() if e.type == "camera.cut"]
+    cuts = [e for e in timeline.events() if e.type == EventType.CAMERA_CUT]
     assert cuts[0].payload["rule"] == "start"
     taken = [c for c in cuts if c.payload["camera"] == "cam-applicant"]
     assert taken, [c.payload for c in cuts]

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from court.attendance.arrivals import ClerkConfirmation
 from court.config import Config, load_config
 from court.core.cases import NewParticipant, create_case, create_hearing
+from court.core.events import EventType
 from court.core.lifecycle import HearingState, InvalidTransition, Phase
 from court.core.roles import Role
 from court.live.announcement import Announcement
@@ -90,7 +91,7 @@ def test_broken_camera_is_reported_and_the_rest_records(
     try:
         assert any("cam-respondent" in fault for fault in report.faults)
         events = session.timeline.events()
-        fault = next(e for e in events if e.type == "device.fault")
+        fault = next(e for e in events if e.type == EventType.DEVICE_FAULT)
         assert fault.payload["device"] == "cam-respondent" and "cable unplugged" in fault.payload["detail"]
         assert report.absent == ("被申请人 李娜",)
         session.open()
@@ -99,7 +100,7 @@ def test_broken_camera_is_reported_and_the_rest_records(
     finally:
         session.shutdown("test end")
     types = [e.type for e in session.timeline.events()]
-    assert "recording.interrupted" in types
+    assert EventType.RECORDING_INTERRUPTED in types
     assert verify_recording(config.recording.root).ok
     assert session.state is HearingState.CLOSED
 
@@ -113,7 +114,7 @@ def test_no_working_camera_fails_loudly(sqlite_sessions: sessionmaker[Session], 
             session.one_click_start(ClerkConfirmation(parties))
     finally:
         session.shutdown("test end")
-    failed = [e for e in session.timeline.events() if e.type == "startup.failed"]
+    failed = [e for e in session.timeline.events() if e.type == EventType.STARTUP_FAILED]
     assert failed and failed[0].payload["step"] == "device_check"
     with pytest.raises(InvalidTransition):
         session.open()
@@ -131,7 +132,7 @@ def test_unwritable_recording_store_fails_loudly(
             session.one_click_start(ClerkConfirmation(parties))
     finally:
         session.shutdown("test end")
-    assert [e.payload["step"] for e in session.timeline.events() if e.type == "startup.failed"] == [
+    assert [e.payload["step"] for e in session.timeline.events() if e.type == EventType.STARTUP_FAILED] == [
         "recording"
     ]
 

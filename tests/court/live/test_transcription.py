@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from court.config import DEFAULT_CONFIG, ConfigError, TranscriptionConfig, load_config
 from court.core.cases import NewParticipant, create_case, create_hearing, load_hearing
+from court.core.events import EventType
 from court.core.roles import Role
 from court.core.timeline import Timeline, TimelineEvent
 from court.db.models import Utterance
@@ -63,7 +64,7 @@ def test_lines_go_to_the_timeline_with_the_speakers_role(
     clock = ScaledClock(1.0)
     timeline = Timeline(sessions, hearing_id, clock)
     heard: list[TimelineEvent] = []
-    timeline.subscribe(lambda e: heard.append(e) if e.type == "utterance" else None)
+    timeline.subscribe(lambda e: heard.append(e) if e.type == EventType.UTTERANCE else None)
     config = TranscriptionConfig(language_model=False, prompt=False)
     transcription = HearingTranscription(
         config, model_cache, load_hearing(sessions, hearing_id), SEATS, clock=clock.now
@@ -83,7 +84,7 @@ def test_lines_go_to_the_timeline_with_the_speakers_role(
     assert transcription.drain(120)
     transcription.add_terms("综合工时")
     transcription.stop()
-    events = [e for e in timeline.events() if e.type == "utterance"]
+    events = [e for e in timeline.events() if e.type == EventType.UTTERANCE]
     assert len(events) == 1 and heard and heard[0].seq == events[0].seq
     line = events[0].payload
     assert line["role"] == "applicant" and line["name"] == "张伟" and line["source"] == "mic-applicant"
@@ -92,8 +93,8 @@ def test_lines_go_to_the_timeline_with_the_speakers_role(
     assert edits / n < 0.3, line["text"]
     assert 0 < line["confidence"] <= 1 and line["words"][0][1] >= line["start"]
     types = [e.type for e in timeline.events()]
-    assert types[0] == "transcription.started" and "transcription.terms_added" in types
-    assert types[-1] == "transcription.stopped"
+    assert types[0] == EventType.TRANSCRIPTION_STARTED and EventType.TRANSCRIPTION_TERMS_ADDED in types
+    assert types[-1] == EventType.TRANSCRIPTION_STOPPED
     with sessions() as session:
         rows = session.scalars(select(Utterance)).all()
     assert [(r.role, r.text, r.source) for r in rows] == [("applicant", line["text"], "mic-applicant")]
@@ -167,7 +168,7 @@ def test_a_shared_channel_is_split_by_voice(sessions: sessionmaker[Session], mod
         transcription.consume("mic-shared", AudioChunk(audio[a : a + 1600], 16000, 5.0 + a / 16000))
     assert transcription.drain(120)
     transcription.stop()
-    lines = [e.payload for e in timeline.events() if e.type == "utterance"]
+    lines = [e.payload for e in timeline.events() if e.type == EventType.UTTERANCE]
     assert [(line["name"], line["role"]) for line in lines] == [
         ("孙丽", "applicant_agent"),
         ("钱进", "applicant_agent"),

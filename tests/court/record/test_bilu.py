@@ -18,6 +18,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from court.core.cases import NewParticipant, create_case, create_hearing, load_hearing, set_clock_origin
+from court.core.events import EventType
 from court.core.lifecycle import HearingState, Lifecycle, PendingEvent, Phase
 from court.core.roles import Role
 from court.core.timeline import Timeline, read_events
@@ -78,9 +79,11 @@ def hearing_in_session(sessions: sessionmaker[Session], tmp_path: Path) -> Heari
     h.commit(h.lifecycle.prepare(), 1)
     for role, name, method in ((Role.APPLICANT, "张伟", "face"), (Role.RESPONDENT_AGENT, "周强", "clerk")):
         payload = {"participant_id": ids[role], "name": name, "role": role.value, "method": method}
-        timeline.append("attendance.present", payload, t=5)
+        timeline.append(EventType.ATTENDANCE_PRESENT, payload, t=5)
     timeline.append(
-        "attendance.absent", {"participant_id": ids[Role.WITNESS], "name": "吴强", "role": "witness"}, t=6
+        EventType.ATTENDANCE_ABSENT,
+        {"participant_id": ids[Role.WITNESS], "name": "吴强", "role": "witness"},
+        t=6,
     )
     h.commit(h.lifecycle.check_attendance(["张伟", "周强"], ["吴强"]), 7)
     h.commit(h.lifecycle.announce_rules(8, 10), 18)
@@ -101,7 +104,7 @@ def hearing_in_session(sessions: sessionmaker[Session], tmp_path: Path) -> Heari
             "text": words,
             "start": start,
         }
-        timeline.append("utterance", {**payload, "end": start + 2.5, "confidence": 0.9}, t=start + 3)
+        timeline.append(EventType.UTTERANCE, {**payload, "end": start + 2.5, "confidence": 0.9}, t=start + 3)
     return h
 
 
@@ -121,15 +124,15 @@ def test_corrections_are_timeline_events_with_history(
     bilu.mark(answer, "异议", note="被申请人当庭表示异议")
     bilu.split(claim, 9)
     events = list(read_events(sessions, h.hearing_id))
-    corrected = next(e for e in events if e.type == "utterance.corrected")
+    corrected = next(e for e in events if e.type == EventType.UTTERANCE_CORRECTED)
     assert corrected.actor == "书记员 赵敏"
     assert (corrected.payload["before"], corrected.payload["after"]) == ("现在开庭", "现在开庭。")
     assert [e.type for e in events][-5:] == [
-        "utterance.corrected",
-        "utterance.merged",
-        "utterance.role_changed",
-        "utterance.marked",
-        "utterance.split",
+        EventType.UTTERANCE_CORRECTED,
+        EventType.UTTERANCE_MERGED,
+        EventType.UTTERANCE_ROLE_CHANGED,
+        EventType.UTTERANCE_MARKED,
+        EventType.UTTERANCE_SPLIT,
     ]
     lines = {line.line_id: line for line in bilu.lines()}
     assert lines[opening].text == "现在开庭。" and lines[opening].recognized == "现在开庭"
@@ -211,7 +214,7 @@ def test_locking_needs_a_closed_hearing_and_decided_requests(
         bilu.lock()
     bilu.decide(request, accept=True)
     version = bilu.lock()
-    assert h.events()[-2:] == ["hearing.signing", "bilu.locked"]
+    assert h.events()[-2:] == [EventType.HEARING_SIGNING, EventType.BILU_LOCKED]
     assert Lifecycle.replay((e.type, e.payload) for e in read_events(sessions, h.hearing_id)).state is (
         HearingState.SIGNING
     )
@@ -260,7 +263,7 @@ def test_signing_and_refusing(sessions: sessionmaker[Session], tmp_path: Path) -
     bilu.sign(presiding, sha, device="法庭终端", login="wangjianguo", face_similarity=0.91, face_passed=True)
     bilu.sign(clerk, sha, device="书记员工作站", login="zhaomin")
     bilu.archive()
-    assert h.events()[-1] == "hearing.archived"
+    assert h.events()[-1] == EventType.HEARING_ARCHIVED
     with pytest.raises(BiluError, match="cannot be corrected"):
         bilu.edit_text(line_ids(h)[0], "现在开庭。")
 
@@ -271,7 +274,7 @@ def test_a_correction_after_signing_starts_a_new_version(
     h, first_sha = signed_hearing(sessions, tmp_path)
     bilu = h.bilu()
     bilu.edit_text(line_ids(h)[0], "现在开庭。")
-    assert h.events()[-2:] == ["utterance.corrected", "bilu.superseded"]
+    assert h.events()[-2:] == [EventType.UTTERANCE_CORRECTED, EventType.BILU_SUPERSEDED]
     assert bilu.current_version() is None
     with pytest.raises(BiluError, match="lock a new version first"):
         bilu.sign(h.ids[Role.PRESIDING_ARBITRATOR], first_sha, device="PC", login="wang")

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from court.core.cases import CaseError, NewParticipant, create_case, create_hearing, load_hearing
+from court.core.events import EventType
 from court.core.roles import Role
 from court.core.timeline import Timeline, TimelineEvent
 from court.db.models import Evidence
@@ -121,7 +122,7 @@ def test_store_hash_row_and_event(
     assert get_evidence(sessions, info.id) == info
     assert list_evidence(sessions, hearing_id) == [info]
     [event] = timeline.events()
-    assert event.type == "evidence.submitted" and event.actor == f"party:{applicant}"
+    assert event.type == EventType.EVIDENCE_SUBMITTED and event.actor == f"party:{applicant}"
     assert dict(event.payload) == {
         "evidence_id": info.id,
         "title": "劳动合同",
@@ -134,7 +135,7 @@ def test_store_hash_row_and_event(
     }
 
     shown = present_evidence(timeline, info, actor="clerk:wang")
-    assert shown.type == "evidence.presented" and shown.payload["evidence_id"] == info.id
+    assert shown.type == EventType.EVIDENCE_PRESENTED and shown.payload["evidence_id"] == info.id
     # The 笔录 reads the presented exhibit back from the row.
     document = Bilu(sessions, hearing_id, timeline=timeline).draft()
     notes = [i for section in document.sections for i in section.items if isinstance(i, Note)]
@@ -243,7 +244,7 @@ def test_the_same_file_twice_and_misc_errors(
     second = _store(sessions, timeline, root, PDF, "合同.pdf")
     assert first.id != second.id and first.stored_path == second.stored_path
     assert _leftovers(root) == [first.stored_path]
-    assert [e.type for e in timeline.events()] == ["evidence.submitted"] * 2
+    assert [e.type for e in timeline.events()] == [EventType.EVIDENCE_SUBMITTED] * 2
 
     with pytest.raises(EvidenceNotFound, match="no evidence with id 999"):
         get_evidence(sessions, 999)

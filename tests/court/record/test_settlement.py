@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from court.core.cases import NewParticipant, create_case, create_hearing, load_hearing
+from court.core.events import EventType
 from court.core.roles import Role
 from court.core.timeline import Timeline
 from court.record.settlement import (
@@ -56,7 +57,7 @@ def _mediation(sessions: sessionmaker[Session], kind: str = "mediation") -> Medi
 def _present(m: Mediation, *roles: Role) -> None:
     for role in roles:
         m.timeline.append(
-            "attendance.present",
+            EventType.ATTENDANCE_PRESENT,
             {"participant_id": m.ids[role], "name": str(role), "role": role.value, "method": "clerk"},
         )
 
@@ -103,7 +104,7 @@ def test_only_present_parties_are_needed(sessions: sessionmaker[Session]) -> Non
     m = _mediation(sessions)
     _present(m, Role.APPLICANT)
     m.timeline.append(
-        "attendance.absent",
+        EventType.ATTENDANCE_ABSENT,
         {"participant_id": m.ids[Role.RESPONDENT], "name": "李娜", "role": "respondent"},
     )
     v = m.settlement.draft(TEXT, actor="clerk:chen")
