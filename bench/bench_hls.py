@@ -19,9 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from devices.broadcast.hls import AUDIO_RATE, AudioJitter, Segment, SegmentEncoder
+from devices.broadcast.hls_audio import AudioJitter
+from devices.broadcast.hls_segments import AUDIO_RATE, Segment, SegmentEncoder
 from devices.broadcast.program import ProgramFeed
-from devices.clock import ScaledClock
+from devices.clock import ScaledClock, WallClock
 from devices.media import AudioChunk, Image, VideoFrame
 from devices.simulated.room import SimulatedRoom, default_room_spec
 
@@ -73,6 +74,7 @@ def run(pictures: list[Image], seconds: float, threads: int, folder: Path) -> tu
         video_bitrate=1_500_000,
         audio=True,
         on_segment=segments.append,
+        clock=WallClock(),
         threads=threads,
     )
     jitter = AudioJitter()

@@ -18,7 +18,8 @@ from court.access.accounts import AccessRole
 from court.attendance.enrolment import load_templates
 from court.attendance.face_check import face_settings, verify_remote
 from court.live.host import GatedAudio, HearingHost, HostStatus, RemoteParty
-from devices.broadcast.rtc import RtcError, RtcHub
+from devices.broadcast.rtc import RtcHub
+from devices.broadcast.rtc_sdp import RtcError
 from devices.face.liveness import LivenessCheck
 from devices.media import Image
 from web.api_hearings import host_for

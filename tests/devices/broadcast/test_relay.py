@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -34,14 +33,35 @@ class Stream:
         return self.folder / name if name in self.names else None
 
 
+class Received:
+    """What the media server got, in order; a test waits on it instead of sleeping."""
+
+    def __init__(self) -> None:
+        self.puts: list[tuple[str, bytes]] = []
+        self._cond = threading.Condition()
+
+    def add(self, path: str, body: bytes) -> None:
+        with self._cond:
+            self.puts.append((path, body))
+            self._cond.notify_all()
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> None:
+        with self._cond:
+            assert self._cond.wait_for(lambda: len(self.puts) >= count, timeout), "timed out"
+
+    @property
+    def paths(self) -> list[str]:
+        with self._cond:
+            return [p for p, _ in self.puts]
+
+
 @pytest.fixture
-def server() -> Iterator[tuple[str, list[tuple[str, bytes]]]]:
-    received: list[tuple[str, bytes]] = []
+def server() -> Iterator[tuple[str, Received]]:
+    received = Received()
 
     class Handler(BaseHTTPRequestHandler):
         def do_PUT(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            received.append((self.path, body))
+            received.add(self.path, self.rfile.read(int(self.headers["Content-Length"])))
             self.send_response(201)
             self.end_headers()
 
@@ -57,51 +77,65 @@ def server() -> Iterator[tuple[str, list[tuple[str, bytes]]]]:
     thread.join(5)
 
 
-def test_segments_then_playlist_and_nothing_after_stop(
-    tmp_path: Path, server: tuple[str, list[tuple[str, bytes]]]
-) -> None:
+def test_segments_then_playlist_and_nothing_after_stop(tmp_path: Path, server: tuple[str, Received]) -> None:
     url, received = server
     stream = Stream(tmp_path)
-    relay = HlsPushRelay(stream, url, interval=0.05)
+    relay = HlsPushRelay(stream, url)
     assert relay.push_once() == 0  # nothing released yet: nothing pushed
+    assert received.paths == []
     stream.add("live-a-000000.ts", b"seg0")
-    relay.start()
-    deadline = time.monotonic() + 5
-    while len(received) < 2 and time.monotonic() < deadline:
-        time.sleep(0.02)
+    assert relay.push_once() == 1
     stream.add("live-a-000001.ts", b"seg1")
-    while len(received) < 4 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    relay.stop()
-    paths = [p for p, _ in received]
-    assert paths[:4] == [
+    assert relay.push_once() == 1
+    assert received.paths == [
         "/live/h1/live-a-000000.ts",
         "/live/h1/index.m3u8",
         "/live/h1/live-a-000001.ts",
         "/live/h1/index.m3u8",
     ]
-    assert received[0][1] == b"seg0" and b"live-a-000001.ts" in received[3][1]
+    assert received.puts[0][1] == b"seg0" and b"live-a-000001.ts" in received.puts[3][1]
     assert relay.segments_pushed == 2 and relay.error is None
+    relay.stop()
     stream.add("live-a-000002.ts", b"seg2")  # released after the stop (the kill switch): not pushed
-    time.sleep(0.3)
-    assert all("000002" not in p for p, _ in received)
+    assert relay.push_once() == 0
+    assert all("000002" not in p for p in received.paths)
+
+
+def test_the_relay_thread_pushes_until_stopped(tmp_path: Path, server: tuple[str, Received]) -> None:
+    url, received = server
+    stream = Stream(tmp_path)
+    stream.add("live-a-000000.ts", b"seg0")
+    # A long interval: the first push comes at once, and stop must not wait the interval out.
+    relay = HlsPushRelay(stream, url, interval=3600.0)
+    relay.start()
+    received.wait_for(2)
+    relay.stop()
+    assert not any(t.name == "hls-relay" and t.is_alive() for t in threading.enumerate())
+    assert received.paths == ["/live/h1/live-a-000000.ts", "/live/h1/index.m3u8"]
+    assert relay.segments_pushed == 1 and relay.error is None
 
 
 def test_a_failing_server_is_reported_and_retried(tmp_path: Path) -> None:
     stream = Stream(tmp_path)
     stream.add("live-a-000000.ts", b"seg0")
     calls: list[str] = []
+    errors: list[str | None] = []
+    playlist_pushed = threading.Event()
 
     def put(url: str, body: bytes, content_type: str) -> None:
         calls.append(url)
+        errors.append(relay.error)
         if len(calls) == 1:
             raise OSError("connection refused")
+        if url.endswith("index.m3u8"):
+            playlist_pushed.set()
 
     relay = HlsPushRelay(stream, "http://media.example/live", interval=0.05, put=put)
     relay.start()
-    time.sleep(0.4)
+    assert playlist_pushed.wait(10)
     relay.stop()
     assert calls[0].endswith("000000.ts") and calls[1].endswith("000000.ts")  # retried
+    assert errors[1] is not None and "connection refused" in errors[1]  # reported meanwhile
     assert calls[2].endswith("index.m3u8") and relay.error is None
 
 

@@ -21,7 +21,8 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from devices.broadcast.mix import AudioMixer
 from devices.broadcast.push import PushCamera, PushMicrophone
-from devices.broadcast.rtc import Answer, RtcError, RtcHub
+from devices.broadcast.rtc import RtcHub
+from devices.broadcast.rtc_sdp import Answer, RtcError
 from devices.clock import WallClock
 from devices.interfaces import DeviceFault
 from devices.media import AudioChunk, Image, Samples, VideoFrame
