@@ -1,10 +1,10 @@
 """Who is talking: voice activity on every audio channel (a seat microphone, a remote party's track).
 
-Each channel gets the Silero VAD speech probability (the ONNX network packaged with ``faster-whisper``,
-run on onnxruntime) and its level in dBFS against its own noise floor, once per captured chunk (100 ms
-from the capture loop). A channel is *active* when the network hears speech **and** the channel is
-clearly above its floor; a channel that only carries another seat's voice leaking in (crosstalk, much
-quieter than that seat's own microphone at the same moment) is not.
+Each channel gets the Silero VAD speech probability (:class:`devices.vad.SileroVad`) and its level in
+dBFS against its own noise floor, once per captured chunk (100 ms from the capture loop). A channel is
+*active* when the network hears speech **and** the channel is clearly above its floor; a channel that
+only carries another seat's voice leaking in (crosstalk, much quieter than that seat's own microphone
+at the same moment) is not.
 
 The values are plain (:class:`ChannelActivity`): the caller names each channel's speaker (a seat id or
 a remote participant's key) and maps speakers to roles and cameras. Each active channel also says when
@@ -15,115 +15,24 @@ tick that first reported it.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import math
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from pathlib import Path
-from typing import Any, Self
+from typing import Self
 
-import av
 import numpy as np
-import numpy.typing as npt
 
 from devices.media import AudioChunk, Samples, VideoFrame
+from devices.resample import StreamResampler
+from devices.vad import SAMPLE_RATE as VAD_RATE
+from devices.vad import WINDOW
 
-VAD_RATE = 16000
-"""Silero VAD runs on 16 kHz audio in windows of :data:`WINDOW` samples."""
-WINDOW = 512
-CONTEXT = 64
-"""Samples of the previous window the v6 network sees in front of each window."""
-STATE_SHAPE = (1, 1, 128)
-MODEL_FILE = "silero_vad_v6.onnx"
+# Re-exported: whoever builds an ActivityMonitor or a ChannelDetector builds the model it is given.
+from devices.vad import SileroVad as SileroVad
+
 SILENCE_DBFS = -120.0
-
-FloatArray = npt.NDArray[np.float32]
-
-
-class VadModelNotFound(RuntimeError):
-    """The Silero VAD model file is missing."""
-
-
-def find_vad_model(path: str | Path | None = None) -> Path:
-    """The Silero VAD v6 ONNX file: ``path`` when given, else the one in the ``faster-whisper`` wheel
-    (found without importing faster-whisper, which would load CTranslate2)."""
-    if path is not None:
-        p = Path(path)
-        if not p.is_file():
-            raise VadModelNotFound(f"语音活动检测模型不存在 (VAD model not found): {p}")
-        return p
-    spec = importlib.util.find_spec("faster_whisper")
-    for folder in (spec.submodule_search_locations or []) if spec else []:
-        candidate = Path(folder) / "assets" / MODEL_FILE
-        if candidate.is_file():
-            return candidate
-    raise VadModelNotFound(
-        f"未找到语音活动检测模型 (Silero VAD model {MODEL_FILE} not found): install the package that ships "
-        "it (`pip install faster-whisper==1.2.1`) or give the path of a Silero VAD v6 ONNX file"
-    )
-
-
-@dataclass
-class VadState:
-    """One channel's recurrent state in the network, and the samples not yet making a full window."""
-
-    h: FloatArray
-    c: FloatArray
-    context: FloatArray
-    pending: FloatArray
-
-
-class SileroVad:
-    """The Silero VAD network, shared by every channel (each keeps its own :class:`VadState`).
-
-    Thread-safe: onnxruntime sessions may be run from several threads.
-    """
-
-    def __init__(self, path: str | Path | None = None, *, threads: int = 1) -> None:
-        """:param threads: onnxruntime intra-op threads; one is plenty (about 0.2 ms per window)."""
-        # Imported by name: onnxruntime ships no type information, and only this class needs it.
-        onnxruntime: Any = importlib.import_module("onnxruntime")
-        self.path = find_vad_model(path)
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 4
-        try:
-            self._session = onnxruntime.InferenceSession(
-                str(self.path), providers=["CPUExecutionProvider"], sess_options=options
-            )
-        except Exception as exc:
-            raise VadModelNotFound(f"{self.path} is not a usable ONNX model: {exc}") from exc
-        names = {i.name for i in self._session.get_inputs()}
-        if names != {"input", "h", "c"}:
-            raise VadModelNotFound(
-                f"{self.path} is not a Silero VAD v6 model (inputs {sorted(names)}, expected input, h, c)"
-            )
-
-    @staticmethod
-    def new_state() -> VadState:
-        zeros = np.zeros(STATE_SHAPE, np.float32)
-        return VadState(zeros, zeros.copy(), np.zeros(CONTEXT, np.float32), np.zeros(0, np.float32))
-
-    def probabilities(self, state: VadState, samples: Samples) -> FloatArray:
-        """Speech probability of every complete 32 ms window in ``state.pending + samples`` (16 kHz);
-        the remainder waits for the next call."""
-        audio = np.concatenate([state.pending, np.asarray(samples, np.float32)])
-        n = len(audio) // WINDOW
-        state.pending = audio[n * WINDOW :]
-        if n == 0:
-            return np.zeros(0, np.float32)
-        windows = audio[: n * WINDOW].reshape(n, WINDOW)
-        # Each window is preceded by the last CONTEXT samples of the one before it.
-        previous = np.concatenate([state.context[None, :], windows[:-1, -CONTEXT:]], axis=0)
-        batch = np.ascontiguousarray(np.concatenate([previous, windows], axis=1), dtype=np.float32)
-        out: list[Any] = self._session.run(None, {"input": batch, "h": state.h, "c": state.c})
-        probs, state.h, state.c = out
-        state.context = windows[-1, -CONTEXT:].copy()
-        return np.asarray(probs, np.float32).reshape(-1)
 
 
 def level_dbfs(samples: Samples) -> float:
@@ -208,11 +117,11 @@ class ChannelDetector:
         self._active = False
         self._last_speech: float | None = None
         self._onset: float | None = None
-        self._resampler: Any = None
-        self._rate: int | None = None
+        # Stateful across chunks: a fresh resampler per chunk would click at every boundary.
+        self._resampler = StreamResampler(VAD_RATE)
 
     def process(self, chunk: AudioChunk) -> ChannelActivity:
-        samples = self._to_vad_rate(chunk)
+        samples = self._resampler.push(np.asarray(chunk.samples, np.float32).reshape(-1), chunk.sample_rate)
         level = level_dbfs(np.asarray(chunk.samples, np.float32))
         floor = self._update_floor(level, chunk.duration)
         loud_enough = level - floor >= self.min_snr_db
@@ -260,21 +169,6 @@ class ChannelDetector:
             floor = min(level, floor + self.floor_rise_db_per_second * seconds)
         self.noise_floor_dbfs = floor
         return floor
-
-    def _to_vad_rate(self, chunk: AudioChunk) -> Samples:
-        samples = np.asarray(chunk.samples, np.float32).reshape(-1)
-        if chunk.sample_rate == VAD_RATE:
-            return samples
-        if self._resampler is None or self._rate != chunk.sample_rate:
-            # Stateful across chunks: a fresh resampler per chunk would click at every boundary.
-            self._resampler = av.AudioResampler(format="flt", layout="mono", rate=VAD_RATE)
-            self._rate = chunk.sample_rate
-        frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="flt", layout="mono")
-        frame.sample_rate = chunk.sample_rate
-        out = self._resampler.resample(frame)
-        if not out:
-            return np.zeros(0, np.float32)
-        return np.concatenate([f.to_ndarray().reshape(-1) for f in out]).astype(np.float32)
 
 
 ActivityListener = Callable[[ChannelActivity], None]

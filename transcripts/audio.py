@@ -2,26 +2,11 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from devices.media import Samples
 
 FRAME_SECONDS = 0.02
-
-
-def to_rate(samples: Samples, rate: int, target: int = 16000) -> Samples:
-    """Mono float32 at ``target`` Hz (polyphase resampling; exact for 48 k → 16 k)."""
-    audio = np.asarray(samples, dtype=np.float32)
-    if audio.ndim != 1:
-        raise ValueError(f"mono audio expected, got shape {audio.shape}")
-    if rate == target or len(audio) == 0:
-        return audio
-    from scipy.signal import resample_poly
-
-    g = math.gcd(int(rate), int(target))
-    return np.asarray(resample_poly(audio, target // g, int(rate) // g), dtype=np.float32)
 
 
 def frame_dbfs(samples: Samples, rate: int, frame: float = FRAME_SECONDS) -> np.ndarray:

@@ -30,12 +30,14 @@ from typing import Protocol
 import numpy as np
 
 from devices.media import Samples
-from transcripts.audio import speech_level, to_rate
+from devices.resample import StreamResampler, resample
+from devices.vad import SileroVad
+from transcripts.audio import speech_level
 from transcripts.crosstalk import CrosstalkOptions, judge, own_span
 from transcripts.decoder import MAX_SECONDS, DecodeCancelled, Word
 from transcripts.recognizer import Recognition, Recognizer
 from transcripts.text import to_simplified
-from transcripts.vad import SAMPLE_RATE, SileroModel, SpeechSegment, VadOptions, VadStream
+from transcripts.vad import GAP_TOLERANCE, SAMPLE_RATE, SpeechSegment, VadOptions, VadStream
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +111,15 @@ class LiveOptions:
 
 
 @dataclass(eq=False)
+class _Mark:
+    """Put on the input queue behind the audio fed so far; ``done`` is set once that audio has been
+    analysed (and, for a flush, every utterance in progress ended)."""
+
+    flush: bool
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass(eq=False)
 class _Job:
     """One utterance for the decoder. A speculative job (``final`` False) is decoded while its
     speaker's pause goes on; it is delivered once the pause ends the utterance (``final`` set) and
@@ -130,17 +141,34 @@ class _Source:
         self.name = name
         self.vad = vad
         self.chunks: deque[tuple[float, Samples]] = deque()
+        """The source's recent audio at 16 kHz, each piece with the hearing time of its first sample."""
         self.history = history
         self.last_partial = 0.0
         self.advanced_at = time.monotonic()
         """When audio last came (monotonic): a channel silent for long has stalled or failed."""
+        self.end: float | None = None
+        """Hearing time up to which audio has come (the resampler may still hold back a few samples)."""
+        # One filter across chunks: each chunk resampled on its own would click at every boundary.
+        self._resampler = StreamResampler(SAMPLE_RATE)
+        self._rate = 0
+        self._resampled_until = 0.0
+        """Hearing time of the resampler's next output sample."""
 
-    @property
-    def end(self) -> float | None:
-        if not self.chunks:
-            return None
-        t, s = self.chunks[-1]
-        return t + len(s) / SAMPLE_RATE
+    def to_vad_rate(self, samples: Samples, rate: int, t: float) -> tuple[float, Samples]:
+        """``samples`` (at ``rate``, the first at hearing time ``t``) at 16 kHz, and the hearing time of
+        their first sample: where the filter's output so far ended (it holds a few samples back)."""
+        # Judged against the sample count, as the voice detector judges it: a device whose clock drifts
+        # from its sample rate is put back on the hearing clock once it is off by the tolerance.
+        if self.end is None or rate != self._rate or abs(t - self._resampled_until) > GAP_TOLERANCE:
+            # A device that dropped out (or a new rate): the next audio does not join the last.
+            self._resampler.reset()
+            self._rate = rate
+            self._resampled_until = t
+        audio = self._resampler.push(np.asarray(samples, dtype=np.float32), rate)
+        start = self._resampled_until
+        self._resampled_until += len(audio) / SAMPLE_RATE
+        self.end = t + len(samples) / rate
+        return start, audio
 
     def remember(self, t: float, samples: Samples) -> None:
         self.advanced_at = time.monotonic()
@@ -168,7 +196,7 @@ class LiveTranscriber:
     def __init__(
         self,
         recognizer: Recognizer,
-        vad_model: SileroModel,
+        vad_model: SileroVad,
         *,
         on_utterance: UtteranceCallback,
         on_partial: UtteranceCallback | None = None,
@@ -205,9 +233,7 @@ class LiveTranscriber:
         """Finished utterances waiting for the other channels' audio to reach their end."""
         self._lock = threading.Lock()
         self._queue: queue.Queue[_Job | None] = queue.Queue()
-        self._input: queue.SimpleQueue[tuple[str, Samples, int, float] | threading.Event | None] = (
-            queue.SimpleQueue()
-        )
+        self._input: queue.SimpleQueue[tuple[str, Samples, int, float] | _Mark | None] = queue.SimpleQueue()
         self._idle = threading.Condition()
         self._closed = False
         self._worker = threading.Thread(target=self._run, name="transcription", daemon=True)
@@ -239,14 +265,17 @@ class LiveTranscriber:
                 if item is None:
                     self._detect_runs(runs)
                     return
-                if isinstance(item, threading.Event):
+                if isinstance(item, _Mark):
                     self._detect_runs(runs)
                     runs = {}
-                    with self._lock:
-                        now = time.monotonic()
-                        self._held += [(s, now) for src in self._sources.values() for s in src.vad.flush()]
-                    self._arbitrate(force=True)
-                    item.set()
+                    if item.flush:
+                        with self._lock:
+                            now = time.monotonic()
+                            self._held += [
+                                (s, now) for src in self._sources.values() for s in src.vad.flush()
+                            ]
+                        self._arbitrate(force=True)
+                    item.done.set()
                     continue
                 source, samples, rate, t = item
                 run = runs.get(source)
@@ -276,7 +305,6 @@ class LiveTranscriber:
         self._arbitrate(force=False)
 
     def _detect(self, source: str, samples: Samples, rate: int, t: float) -> None:
-        audio = to_rate(samples, rate, SAMPLE_RATE)
         with self._lock:
             src = self._sources.get(source)
             if src is None:
@@ -284,9 +312,10 @@ class LiveTranscriber:
                     source, self.vad_model, self.options.vad, tentative_after=self.options.speculate_after
                 )
                 src = self._sources[source] = _Source(source, vad, self.options.history)
-            src.remember(t, audio)
+            start, audio = src.to_vad_rate(samples, rate, t)
+            src.remember(start, audio)
             now = time.monotonic()
-            segments = src.vad.feed(audio, t)
+            segments = src.vad.feed(audio, start)
             self._held += [(segment, now) for segment in segments]
             job = self._speculative.get(source)
             ended = any(s.final for s in segments)
@@ -396,9 +425,19 @@ class LiveTranscriber:
                 if not behind:
                     break
                 time.sleep(0.02)
-        done = threading.Event()
-        self._input.put(done)
-        if not done.wait(timeout):
+        return self._wait(_Mark(flush=True), timeout, deadline)
+
+    def wait_idle(self, timeout: float = 60.0) -> bool:
+        """Wait for the audio fed so far to be analysed and the utterances it ended to be decoded
+        (a decode started in a pause included), leaving the utterances in progress open, unlike
+        :meth:`flush`; False on timeout. Utterances waiting for another channel's audio to reach
+        their end (crosstalk) stay waiting."""
+        return self._wait(_Mark(flush=False), timeout, time.monotonic() + timeout)
+
+    def _wait(self, mark: _Mark, timeout: float, deadline: float) -> bool:
+        """Wait up to ``timeout`` for ``mark`` to be reached, then until ``deadline`` for the decoder."""
+        self._input.put(mark)
+        if not mark.done.wait(timeout):
             return False
         with self._idle:
             while self._queue.unfinished_tasks:
@@ -607,7 +646,7 @@ def transcribe_samples(
     samples: Samples,
     sample_rate: int,
     recognizer: Recognizer,
-    vad_model: SileroModel,
+    vad_model: SileroVad,
     *,
     source: str = "file",
     t0: float = 0.0,
@@ -616,7 +655,7 @@ def transcribe_samples(
     rejected: list[Rejected] | None = None,
 ) -> Iterator[Utterance]:
     """Lazily transcribe one recording: utterances are yielded as the voice detector closes them."""
-    audio = to_rate(np.asarray(samples, dtype=np.float32), sample_rate, SAMPLE_RATE)
+    audio = resample(np.asarray(samples, dtype=np.float32), sample_rate, SAMPLE_RATE)
     stream = VadStream(source, vad_model, vad or VadOptions())
     step = max(1, round(chunk_seconds * SAMPLE_RATE))
 

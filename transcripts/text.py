@@ -11,10 +11,12 @@ import re
 import threading
 import unicodedata
 import zlib
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Protocol
+
+from rapidfuzz.distance import Levenshtein
 
 from transcripts.numbers import normalize_numbers
 
@@ -185,12 +187,7 @@ def cer(reference: str, hypothesis: str) -> tuple[int, int]:
     return edit_distance(ref, hyp), len(ref)
 
 
-def edit_distance(a: Sequence[Any], b: Sequence[Any]) -> int:
-    if len(a) < len(b):
-        a, b = b, a
-    row = list(range(len(b) + 1))
-    for i, x in enumerate(a, 1):
-        prev, row[0] = row[0], i
-        for j, y in enumerate(b, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (x != y))
-    return row[-1]
+def edit_distance(a: Sequence[Hashable], b: Sequence[Hashable]) -> int:
+    """Levenshtein distance (insertions, deletions, substitutions) between two strings, character by
+    character, or two sequences of anything hashable."""
+    return Levenshtein.distance(a, b)

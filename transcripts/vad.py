@@ -1,66 +1,29 @@
 """Streaming voice activity detection with Silero VAD: audio in as it is captured, utterances out as
 soon as their speaker has paused long enough.
 
-The Silero VAD v6 ONNX model ships inside ``faster-whisper`` (``faster_whisper/assets``); it is run
-with onnxruntime on one thread, 32 ms windows at 16 kHz, its recurrent state carried across calls.
+The network is :class:`devices.vad.SileroVad` (32 ms windows at 16 kHz, its recurrent state carried
+across calls); this module turns its per-window probabilities into utterances.
 """
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from devices.media import Samples
 
-SAMPLE_RATE = 16000
-WINDOW = 512
-"""Samples per Silero window at 16 kHz (32 ms)."""
-_CONTEXT = 64
+# Re-exported: the rate of the whole transcription pipeline is the one the network runs at.
+from devices.vad import SAMPLE_RATE as SAMPLE_RATE
+from devices.vad import WINDOW, SileroVad
 
+SileroModel = SileroVad
+"""The model under the name this module used to give it, for callers not yet moved to
+:class:`devices.vad.SileroVad`."""
 
-class VadError(Exception):
-    pass
-
-
-def default_vad_model() -> Path:
-    from faster_whisper.utils import get_assets_path  # type: ignore[import-untyped]
-
-    path = Path(get_assets_path()) / "silero_vad_v6.onnx"
-    if not path.is_file():
-        raise VadError(f"Silero VAD model not found at {path} (reinstall faster-whisper)")
-    return path
-
-
-class SileroModel:
-    """The ONNX session, shared by every stream (each keeps its own state). Thread-safe."""
-
-    def __init__(self, path: Path | None = None) -> None:
-        import onnxruntime  # type: ignore[import-untyped]
-
-        opts = onnxruntime.SessionOptions()
-        opts.inter_op_num_threads = 1
-        opts.intra_op_num_threads = 1
-        opts.log_severity_level = 4
-        self.path = path or default_vad_model()
-        try:
-            self._session: Any = onnxruntime.InferenceSession(
-                str(self.path), providers=["CPUExecutionProvider"], sess_options=opts
-            )
-        except Exception as exc:  # onnxruntime raises its own exception types
-            raise VadError(f"cannot load the VAD model {self.path}: {exc}") from exc
-        self._lock = threading.Lock()
-
-    def probabilities(
-        self, windows: np.ndarray, state: tuple[np.ndarray, np.ndarray]
-    ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
-        """Speech probability of each row of ``windows`` (each 64 context + 512 new samples)."""
-        with self._lock:
-            probs, h, c = self._session.run(None, {"input": windows, "h": state[0], "c": state[1]})
-        return np.asarray(probs, dtype=np.float32).reshape(-1), (h, c)
+GAP_TOLERANCE = 0.05
+"""Seconds by which audio may come early or late and still continue the stream (timestamp jitter);
+a larger gap or overlap is a device that dropped out."""
 
 
 @dataclass(frozen=True)
@@ -119,7 +82,7 @@ class VadStream:
     def __init__(
         self,
         source: str,
-        model: SileroModel,
+        model: SileroVad,
         options: VadOptions = VadOptions(),
         *,
         history: float = 2.0,
@@ -143,10 +106,8 @@ class VadStream:
         """Hearing-clock time of sample 0 of this run of contiguous audio."""
         self._n = 0
         """Samples received since ``_t0``."""
-        self._pending = np.zeros(0, np.float32)
-        """Received samples not yet run through the model (less than one window)."""
-        self._context = np.zeros(_CONTEXT, np.float32)
-        self._state = (np.zeros((1, 1, 128), np.float32), np.zeros((1, 1, 128), np.float32))
+        self._state = self.model.new_state()
+        """The network's state, with the received samples not yet making a full window."""
         self._buffer = np.zeros(0, np.float32)
         self._buffer_start = 0
         """Sample index (since ``_t0``) of ``_buffer[0]``."""
@@ -181,7 +142,9 @@ class VadStream:
             self.source, self._t0 + a / SAMPLE_RATE, self._t0 + self._processed / SAMPLE_RATE, audio
         )
 
-    def feed(self, samples: Samples, t: float, *, gap_tolerance: float = 0.05) -> list[SpeechSegment]:
+    def feed(
+        self, samples: Samples, t: float, *, gap_tolerance: float = GAP_TOLERANCE
+    ) -> list[SpeechSegment]:
         """Add 16 kHz ``samples`` whose first one is at hearing-clock ``t``. A gap or overlap larger
         than ``gap_tolerance`` (a device that dropped out) ends the utterance in progress."""
         out: list[SpeechSegment] = []
@@ -192,21 +155,15 @@ class VadStream:
         audio = np.asarray(samples, dtype=np.float32)
         self._n += len(audio)
         self._buffer = np.concatenate([self._buffer, audio])
-        self._pending = np.concatenate([self._pending, audio])
-        usable = len(self._pending) // WINDOW * WINDOW
-        if usable:
-            chunk, self._pending = self._pending[:usable], self._pending[usable:]
-            windows = chunk.reshape(-1, WINDOW)
-            contexts = np.concatenate([self._context[np.newaxis], windows[:-1, -_CONTEXT:]])
-            self._context = windows[-1, -_CONTEXT:].copy()
+        windows = self.model.take_windows(self._state, audio)
+        if len(windows):
             gate = self.options.energy_gate_dbfs
             rms = np.sqrt(np.mean(windows.astype(np.float64) ** 2, axis=1))
             if gate is not None and self._speech_start is None and float(rms.max()) < 10 ** (gate / 20):
                 probs = np.zeros(len(windows), np.float32)
+                self.model.skip(self._state, windows)
             else:
-                probs, self._state = self.model.probabilities(
-                    np.ascontiguousarray(np.concatenate([contexts, windows], axis=1)), self._state
-                )
+                probs = self.model.run(self._state, windows)
             for p in probs:
                 segment = self._step(float(p))
                 if segment is not None:

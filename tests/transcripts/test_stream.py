@@ -4,14 +4,14 @@ from silence; the same pipeline over a file as a lazy generator."""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pytest
 
-from tests.transcripts.conftest import Speak, noise
+from devices.resample import resample
+from tests.transcripts.conftest import LoudIsSpeech, Speak, noise, tone
 from transcripts.recognizer import Recognition, Recognizer, RecognizerOptions
 from transcripts.stream import LiveOptions, LiveTranscriber, Rejected, Utterance, transcribe_samples
 from transcripts.text import cer
@@ -92,17 +92,25 @@ def test_partial_text_while_the_speaker_is_still_talking(
     )
     partials: list[Utterance] = []
     finals: list[Utterance] = []
+    offered = threading.Event()
+
+    def partial(utterance: Utterance) -> None:
+        partials.append(utterance)
+        offered.set()
+
     live = LiveTranscriber(
         recognizer,
         vad_model,
         on_utterance=finals.append,
-        on_partial=partials.append,
+        on_partial=partial,
         options=LiveOptions(partial_interval=1.5),
     )
-    began = time.monotonic()
-    for a in range(0, len(audio), 1600):
-        # Twice real time: the worker is idle while the speaker talks, so it offers partial text.
-        time.sleep(max(0.0, a / 16000 / 2 - (time.monotonic() - began)))
+    middle = len(audio) // 2 // 1600 * 1600
+    for a in range(0, middle, 1600):
+        live.feed("mic", audio[a : a + 1600], 16000, a / 16000)
+    # Mid-sentence, with no line to decode, the worker is idle: it offers the text so far.
+    assert offered.wait(120)
+    for a in range(middle, len(audio), 1600):
         live.feed("mic", audio[a : a + 1600], 16000, a / 16000)
     assert live.flush(120)
     live.close()
@@ -126,17 +134,6 @@ class _CountingRecognizer:
         return Recognition(f"听到{len(samples)}个样本", "", (), None, -0.1, 0.0)
 
 
-class _LoudIsSpeech:
-    def probabilities(self, windows: np.ndarray, state: Any) -> tuple[np.ndarray, Any]:
-        rms = np.sqrt(np.mean(windows[:, -512:] ** 2, axis=1))
-        return np.where(rms > 0.01, 0.9, 0.05).astype(np.float32), state
-
-
-def _tone(seconds: float) -> np.ndarray:
-    t = np.arange(round(seconds * 16000)) / 16000
-    return (0.1 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
-
-
 def _feed(live: LiveTranscriber, audio: np.ndarray, t0: float) -> float:
     for a in range(0, len(audio), 1600):
         live.feed("mic", audio[a : a + 1600], 16000, t0 + a / 16000)
@@ -148,17 +145,14 @@ def test_decoding_starts_in_the_pause_and_the_line_comes_when_it_ends() -> None:
     lines: list[Utterance] = []
     live = LiveTranscriber(
         recognizer,  # type: ignore[arg-type]
-        _LoudIsSpeech(),  # type: ignore[arg-type]
+        LoudIsSpeech(),
         on_utterance=lines.append,
         options=LiveOptions(speculate_after=0.2),
     )
-    t = _feed(
-        live, np.concatenate([np.zeros(16000, np.float32), _tone(1.5), np.zeros(4800, np.float32)]), 0.0
-    )
+    t = _feed(live, np.concatenate([np.zeros(16000, np.float32), tone(1.5), np.zeros(4800, np.float32)]), 0.0)
     # 0.3 s of pause: decoded already, but not a line yet (the speaker may go on).
-    assert recognizer.called.wait(10)
-    time.sleep(0.3)
-    assert lines == [] and live.speculated == 1
+    assert live.wait_idle(10)
+    assert recognizer.calls and lines == [] and live.speculated == 1
     _feed(live, np.zeros(16000, np.float32), t)
     assert live.flush(10)
     live.close()
@@ -172,15 +166,13 @@ def test_a_speaker_who_goes_on_after_a_short_pause_gives_one_line() -> None:
     lines: list[Utterance] = []
     live = LiveTranscriber(
         recognizer,  # type: ignore[arg-type]
-        _LoudIsSpeech(),  # type: ignore[arg-type]
+        LoudIsSpeech(),
         on_utterance=lines.append,
         options=LiveOptions(speculate_after=0.2),
     )
-    t = _feed(
-        live, np.concatenate([np.zeros(16000, np.float32), _tone(1.5), np.zeros(4800, np.float32)]), 0.0
-    )
+    t = _feed(live, np.concatenate([np.zeros(16000, np.float32), tone(1.5), np.zeros(4800, np.float32)]), 0.0)
     assert recognizer.called.wait(10)
-    _feed(live, np.concatenate([_tone(1.5), np.zeros(16000, np.float32)]), t)
+    _feed(live, np.concatenate([tone(1.5), np.zeros(16000, np.float32)]), t)
     assert live.flush(10)
     live.close()
     assert len(lines) == 1 and lines[0].end > 4.3, lines
@@ -193,12 +185,39 @@ def test_without_speculation_the_decode_waits_for_the_pause() -> None:
     lines: list[Utterance] = []
     live = LiveTranscriber(
         recognizer,  # type: ignore[arg-type]
-        _LoudIsSpeech(),  # type: ignore[arg-type]
+        LoudIsSpeech(),
         on_utterance=lines.append,
         options=LiveOptions(speculate_after=None),
     )
-    _feed(live, np.concatenate([np.zeros(16000, np.float32), _tone(1.5), np.zeros(4800, np.float32)]), 0.0)
-    assert not recognizer.called.wait(0.5)
+    _feed(live, np.concatenate([np.zeros(16000, np.float32), tone(1.5), np.zeros(4800, np.float32)]), 0.0)
+    assert live.wait_idle(10)
+    assert not recognizer.called.is_set()
     assert live.flush(10)
     live.close()
     assert len(lines) == 1 and live.speculated == 0
+
+
+def _lines_at(audio: np.ndarray, rate: int) -> list[tuple[float, float]]:
+    lines: list[Utterance] = []
+    live = LiveTranscriber(
+        _CountingRecognizer(),  # type: ignore[arg-type]
+        LoudIsSpeech(),
+        on_utterance=lines.append,
+    )
+    step = rate // 10
+    for a in range(0, len(audio), step):
+        live.feed("mic", audio[a : a + step], rate, 5.0 + a / rate)
+    assert live.flush(10)
+    live.close()
+    return [(u.start, u.end) for u in lines]
+
+
+def test_a_48_khz_channel_gives_the_lines_of_the_same_audio_at_16_khz() -> None:
+    pause = np.zeros(16000, np.float32)
+    audio = np.concatenate([pause, tone(1.5), pause, tone(1.2), pause])
+    at_16k = _lines_at(audio, 16000)
+    # Resampled as one stream and placed on the hearing clock by the samples that came out.
+    at_48k = _lines_at(resample(audio, 16000, 48000), 48000)
+    assert len(at_16k) == 2 and 5.8 < at_16k[0][0] < 6.0
+    assert len(at_48k) == 2, at_48k
+    assert np.ravel(at_48k) == pytest.approx(np.ravel(at_16k), abs=0.002), (at_48k, at_16k)

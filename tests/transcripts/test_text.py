@@ -59,3 +59,4 @@ def test_cer_compares_canonical_forms() -> None:
     assert cer("加班费三万六千元。", "加班費36000元") == (0, len("加班费36000元"))
     assert cer("劳动合同", "劳动和同") == (1, 4)
     assert edit_distance("abc", "") == 3
+    assert edit_distance(["现在", "开庭"], ["现在", "休庭", "了"]) == 2

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from tests.transcripts.conftest import Speak, noise
+from tests.transcripts.conftest import LoudIsSpeech, Speak, noise, tone
 from transcripts.vad import SAMPLE_RATE, VadOptions, VadStream
 
 
@@ -99,24 +99,11 @@ def test_a_tentative_segment_comes_early_with_the_final_ones_audio(vad_model: An
     assert all(s.final for s in _feed(VadStream("mic", vad_model), audio))
 
 
-class _LoudIsSpeech:
-    """A stand-in for Silero: a window is speech when it is loud (exact, for timing tests)."""
-
-    def probabilities(self, windows: np.ndarray, state: Any) -> tuple[np.ndarray, Any]:
-        rms = np.sqrt(np.mean(windows[:, -512:] ** 2, axis=1))
-        return np.where(rms > 0.01, 0.9, 0.05).astype(np.float32), state
-
-
-def _tone(seconds: float) -> np.ndarray:
-    t = np.arange(round(seconds * SAMPLE_RATE)) / SAMPLE_RATE
-    return (0.1 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
-
-
 def test_a_tentative_segment_is_withdrawn_when_the_speaker_goes_on() -> None:
     silence = np.zeros(SAMPLE_RATE, np.float32)
     # A 0.3 s pause: longer than the 0.2 s that starts decoding, shorter than the 0.45 s that ends a line.
-    audio = np.concatenate([silence, _tone(1.5), silence[: round(0.3 * SAMPLE_RATE)], _tone(1.5), silence])
-    stream = VadStream("mic", _LoudIsSpeech(), tentative_after=0.2)  # type: ignore[arg-type]
+    audio = np.concatenate([silence, tone(1.5), silence[: round(0.3 * SAMPLE_RATE)], tone(1.5), silence])
+    stream = VadStream("mic", LoudIsSpeech(), tentative_after=0.2)
     events = []
     for a in range(0, len(audio), 1600):
         had = stream.tentative

@@ -13,20 +13,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-
-def edit_distance(a: str, b: str) -> int:
-    """Character Levenshtein distance (two rows of the table: O(len(a)·len(b)) time, O(len(b)) memory)."""
-    if a == b:
-        return 0
-    if len(a) < len(b):
-        a, b = b, a
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, start=1):
-        current = [i]
-        for j, cb in enumerate(b, start=1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
-    return previous[-1]
+from transcripts.text import edit_distance
 
 
 def normalize(text: str) -> str:

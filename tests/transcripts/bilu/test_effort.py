@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from transcripts.bilu.effort import clerk_effort, edit_distance, normalize
+from transcripts.bilu.effort import clerk_effort, normalize
+from transcripts.text import edit_distance
 
 
 @pytest.mark.parametrize(
