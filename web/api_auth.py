@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from court.access.accounts import NotAuthenticated, Principal
+from court.access.principals import NotAuthenticated, Principal
 from web.context import ServerContext
 from web.security import COOKIE, AnyPrincipal, ApiError, context, token_of
 

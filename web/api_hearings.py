@@ -14,7 +14,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from court.access.accounts import AccessRole, Principal
+from court.access.principals import AccessRole, Principal
 from court.core.cases import CaseError, load_hearing
 from court.core.events import EventType
 from court.core.lifecycle import Phase

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, File, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from court.access.accounts import AccessRole
+from court.access.principals import AccessRole
 from court.attendance.enrolment import load_templates
 from court.attendance.face_check import face_settings, verify_remote
 from court.live.host import GatedAudio, HearingHost, HostStatus, RemoteParty

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from court.access.accounts import Principal
+from court.access.principals import Principal
 from court.record.settlement import MAX_TEXT, Settlement, SettlementError, SettlementVersion
 from web.api_hearings import host_for
 from web.context import ServerContext

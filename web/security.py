@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
-from court.access.accounts import AccessRole, NotAuthenticated, Principal
+from court.access.principals import AccessRole, NotAuthenticated, Principal
 from web.context import ServerContext
 
 COOKIE = "court_session"

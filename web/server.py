@@ -7,7 +7,8 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from court.access.accounts import AccessRole, Accounts
+from court.access.accounts import Accounts
+from court.access.principals import AccessRole
 from court.config import Config
 from court.db.engine import DATABASE_URL_ENV, open_store
 from court.demo.seed import has_hearings, seed_cases

