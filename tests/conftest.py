@@ -13,6 +13,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from court.db.engine import close_store, open_store
+from court.demo.face_material import material_folder
+from tests.devices.face.helpers import require_material
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "COURT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -78,5 +80,8 @@ def sessions(store_url: str) -> Iterator[sessionmaker[Session]]:
 
 @pytest.fixture(scope="session")
 def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One TTS cache for the whole run: each sentence is synthesized once."""
-    return tmp_path_factory.mktemp("model-cache")
+    """One model cache for the whole run: each sentence is synthesized once; the face photos are the
+    ones setup fetched (linked, so nothing under test downloads them)."""
+    cache = tmp_path_factory.mktemp("model-cache")
+    material_folder(cache).symlink_to(require_material(), target_is_directory=True)
+    return cache

@@ -4,13 +4,18 @@ The timeline (:mod:`court.core.timeline`) is the backbone of the record: attenda
 index, the transcript, the cut log and the 笔录 are all derived from it. So each event type is a
 member of :class:`EventType` here, and every writer and reader names it through this enum, never as a
 loose string. The value is what is stored in the ``events.type`` column, so existing records read
-back unchanged. Each type's payload is described by a ``TypedDict`` in :data:`PAYLOADS`, and
-:func:`check_payload` refuses a payload that does not fit it before anything is persisted.
+back unchanged. Each type's payload is described by a ``TypedDict`` (:mod:`court.core.payloads`)
+catalogued in :data:`PAYLOADS`, and :func:`check_payload` refuses a payload that does not fit it
+before anything is persisted (:meth:`court.core.timeline.Timeline.append` calls it).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
+from types import MappingProxyType
+
+from court.core import payloads as p
 
 
 class EventType(StrEnum):
@@ -141,3 +146,116 @@ class EventType(StrEnum):
     def family(self) -> str:
         """The part before the dot (``attendance`` for ``attendance.present``): the area that writes it."""
         return self.value.split(".", 1)[0]
+
+
+PAYLOADS: Mapping[EventType, type] = MappingProxyType(
+    {
+        EventType.ATTENDANCE_ABSENT: p.AttendanceAbsent,
+        EventType.ATTENDANCE_CHECKED: p.AttendanceChecked,
+        EventType.ATTENDANCE_CONFIRMATION_NOTED: p.AttendanceConfirmationNoted,
+        EventType.ATTENDANCE_DOOR_CLOSED: p.AttendanceDoorClosed,
+        EventType.ATTENDANCE_DOOR_OPEN: p.AttendanceDoorOpen,
+        EventType.ATTENDANCE_DOOR_UNAVAILABLE: p.AttendanceDoorUnavailable,
+        EventType.ATTENDANCE_LIVENESS_FAILED: p.AttendanceLivenessFailed,
+        EventType.ATTENDANCE_NOT_ENROLLED: p.AttendanceNotEnrolled,
+        EventType.ATTENDANCE_PRESENT: p.AttendancePresent,
+        EventType.ATTENDANCE_REJECTED_CONFIRMATION: p.AttendanceRejectedConfirmation,
+        EventType.ATTENDANCE_REMOTE_CHECK: p.AttendanceRemoteCheck,
+        EventType.ATTENDANCE_TERMINAL_FAULT: p.AttendanceTerminalFault,
+        EventType.ATTENDANCE_UNDECIDED: p.AttendanceUndecided,
+        EventType.ATTENDANCE_UNKNOWN_FACE: p.AttendanceUnknownFace,
+        EventType.BILU_LOCKED: p.BiluLocked,
+        EventType.BILU_SIGN_REFUSED: p.BiluSignRefused,
+        EventType.BILU_SIGNED: p.BiluSigned,
+        EventType.BILU_SUPERSEDED: p.BiluSuperseded,
+        EventType.CAMERA_CUT: p.CameraCut,
+        EventType.CAMERA_FAULT: p.CameraFault,
+        EventType.CAMERA_MODE: p.CameraMode,
+        EventType.CAMERA_RECOVERED: p.CameraRecovered,
+        EventType.CAUCUS_ENDED: p.Caucus,
+        EventType.CAUCUS_STARTED: p.Caucus,
+        EventType.CORRECTION_DECIDED: p.CorrectionDecided,
+        EventType.CORRECTION_REQUESTED: p.CorrectionRequested,
+        EventType.DEVICE_CHECKED: p.DeviceCheck,
+        EventType.DEVICE_FAULT: p.DeviceCheck,
+        EventType.DISPLAY_FAULT: p.DisplayFault,
+        EventType.DISPLAY_SHOWN: p.DisplayShown,
+        EventType.EVIDENCE_PRESENTED: p.EvidencePresented,
+        EventType.EVIDENCE_SUBMITTED: p.EvidenceSubmitted,
+        EventType.FACE_ENROLLED: p.FaceEnrolled,
+        EventType.FACE_FORGOTTEN: p.FaceForgotten,
+        EventType.HEARING_ARCHIVED: p.Empty,
+        EventType.HEARING_CLOSED: p.Empty,
+        EventType.HEARING_OPENED: p.HearingOpened,
+        EventType.HEARING_PHASE: p.HearingPhase,
+        EventType.HEARING_PREPARING: p.Empty,
+        EventType.HEARING_RECESSED: p.HearingRecessed,
+        EventType.HEARING_RESUMED: p.HearingResumed,
+        EventType.HEARING_SIGNING: p.Empty,
+        EventType.LIVESTREAM_STARTED: p.Livestream,
+        EventType.LIVESTREAM_STOPPED: p.Livestream,
+        EventType.PROCESS_RESTARTED: p.ProcessRestarted,
+        EventType.PROGRAM_MASK: p.ProgramMask,
+        EventType.RECORDING_BACKUP_FAILED: p.RecordingAction,
+        EventType.RECORDING_BACKUP_OK: p.RecordingAction,
+        EventType.RECORDING_INTERRUPTED: p.RecordingAction,
+        EventType.RECORDING_RECOVERED: p.RecordingAction,
+        EventType.RECORDING_RESUMED: p.RecordingAction,
+        EventType.RECORDING_SEGMENT: p.RecordingSegment,
+        EventType.RECORDING_STARTED: p.RecordingAction,
+        EventType.RECORDING_STOPPED: p.RecordingAction,
+        EventType.REMOTE_ADMITTED: p.RemoteParty,
+        EventType.REMOTE_CONNECTED: p.RemoteParty,
+        EventType.REMOTE_DISCONNECTED: p.RemotePartyLeft,
+        EventType.REMOTE_LOBBY: p.RemoteParty,
+        EventType.REMOTE_REJECTED: p.RemotePartyLeft,
+        EventType.RULES_PLAYED: p.RulesPlayed,
+        EventType.RULES_STARTED: p.RulesStarted,
+        EventType.SETTLEMENT_CONCLUDED: p.SettlementConcluded,
+        EventType.SETTLEMENT_DRAFTED: p.SettlementDrafted,
+        EventType.SETTLEMENT_SIGN_REFUSED: p.SettlementSignRefused,
+        EventType.SETTLEMENT_SIGNED: p.SettlementSigned,
+        EventType.STARTUP_COMPLETED: p.StartupCompleted,
+        EventType.STARTUP_FAILED: p.StartupFailed,
+        EventType.STARTUP_REQUESTED: p.StartupRequested,
+        EventType.STARTUP_RETRIED: p.StartupRetried,
+        EventType.TRANSCRIPTION_FAULT: p.TranscriptionFault,
+        EventType.TRANSCRIPTION_STARTED: p.TranscriptionStarted,
+        EventType.TRANSCRIPTION_STOPPED: p.TranscriptionStopped,
+        EventType.TRANSCRIPTION_TERMS_ADDED: p.TranscriptionTermsAdded,
+        EventType.UTTERANCE: p.Utterance,
+        EventType.UTTERANCE_ADDED: p.UtteranceAdded,
+        EventType.UTTERANCE_CORRECTED: p.UtteranceCorrected,
+        EventType.UTTERANCE_MARKED: p.UtteranceMarked,
+        EventType.UTTERANCE_MERGED: p.UtteranceMerged,
+        EventType.UTTERANCE_ROLE_CHANGED: p.UtteranceRoleChanged,
+        EventType.UTTERANCE_SPLIT: p.UtteranceSplit,
+        EventType.UTTERANCE_UNMARKED: p.UtteranceUnmarked,
+    }
+)
+"""Each event type's payload, a ``TypedDict`` of :mod:`court.core.payloads` (several types may share
+one: started/stopped pairs, the recording manifest's actions, the lifecycle's bare events)."""
+
+
+class EventPayloadError(ValueError):
+    """A payload that does not fit its event type: a required key missing, or a key not declared."""
+
+    def __init__(self, event_type: EventType, key: str, problem: str) -> None:
+        super().__init__(f"{event_type} payload: {problem} key {key!r}")
+        self.event_type = event_type
+        self.key = key
+
+
+def check_payload(event_type: EventType, payload: Mapping[str, object]) -> None:
+    """Raise :class:`EventPayloadError` when ``payload`` lacks a required key of ``event_type``'s
+    payload type or has a key that type does not declare. Keys only, not value types: it runs on
+    every append."""
+    schema = PAYLOADS[event_type]
+    required: frozenset[str] = schema.__required_keys__  # type: ignore[attr-defined]
+    optional: frozenset[str] = schema.__optional_keys__  # type: ignore[attr-defined]
+    missing = required - payload.keys()
+    if missing:
+        raise EventPayloadError(event_type, min(missing), "missing required")
+    for key in payload:
+        if key not in required and key not in optional:
+            raise EventPayloadError(event_type, key, "undeclared")

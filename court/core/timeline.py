@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from court.core.events import EventType
+from court.core.events import EventType, check_payload
 from court.core.timeutil import as_utc
 from court.db.models import Attendance, Event, RecordingSegment, Utterance
 from devices.clock import Clock
@@ -68,8 +68,11 @@ class Timeline:
         actor: str = "system",
         t: float | None = None,
     ) -> TimelineEvent:
-        """Persist one event (committed when this returns) and tell the listeners."""
+        """Persist one event (committed when this returns) and tell the listeners. Raises
+        :class:`~court.core.events.EventPayloadError` (nothing persisted) when the payload does not fit
+        the event type's payload type."""
         body = dict(payload or {})
+        check_payload(event_type, body)
         with self._lock:
             at = self.clock.now() if t is None else t
             wall = self.clock.wall(at)

@@ -92,13 +92,17 @@ def test_the_session_logs_issues_but_never_as_presence(sqlite_store: sessionmake
         room_name="第一仲裁庭",
     )
     event = session.record_attendance_issue(
-        EventType.ATTENDANCE_UNKNOWN_FACE, {"similarity": 0.2, "frames": 3}
+        EventType.ATTENDANCE_UNKNOWN_FACE,
+        {"similarity": 0.2, "frames": 3, "reason": "未识别的人员，未予放行"},
     )
     assert event.type == EventType.ATTENDANCE_UNKNOWN_FACE
     with pytest.raises(ValueError, match="not an attendance issue"):
         session.record_attendance_issue(EventType.ATTENDANCE_PRESENT, {"similarity": 0.9})
     # Naming the candidate does not make the issue a presence: only attendance.present/absent do.
-    session.record_attendance_issue(EventType.ATTENDANCE_UNDECIDED, {"name": "张伟", "similarity": 0.55})
+    session.record_attendance_issue(
+        EventType.ATTENDANCE_UNDECIDED,
+        {"similarity": 0.55, "frames": 3, "candidate_id": 1, "candidate": "张伟", "reason": "需书记员核对"},
+    )
     from sqlalchemy import select
 
     from court.db.models import Attendance
