@@ -21,12 +21,9 @@ from court.config import load_config
 from court.core.cases import NewParticipant, create_case, create_hearing
 from court.core.roles import Role
 from court.db.engine import close_store, open_store
-from court.live.announcement import Announcement
-from court.live.recording import HearingRecording
-from court.live.room import SimulationInputs, build_room
-from court.live.session import HearingSession
+from court.live.assembly import assemble_session, build_announcement
+from court.live.room import SimulationInputs
 from devices.clock import ScaledClock
-from devices.tts import MandarinSynthesizer
 
 GOAL_SECONDS = 2.0
 
@@ -37,6 +34,8 @@ def one_run(folder: Path, cache: Path) -> tuple[float, float]:
         config,
         recording=replace(config.recording, root=folder / "recording", backup=folder / "backup"),
         models=replace(config.models, cache_dir=cache),
+        # Without the live transcript and program, as before: the start itself is measured here.
+        transcription=replace(config.transcription, enabled=False),
     )
     sessions = open_store(f"sqlite:///{folder / 'court.db'}")
     case_id = create_case(
@@ -50,28 +49,11 @@ def one_run(folder: Path, cache: Path) -> tuple[float, float]:
         ],
     )
     hearing_id = create_hearing(sessions, case_id, room=config.room.name)
-    clock = ScaledClock(1.0)
-    devices, _ = build_room(config, clock, SimulationInputs(names={}))
-    synthesizer = MandarinSynthesizer(cache_dir=cache / "tts")
-    announcement = Announcement.from_config(config, synthesizer)
+    announcement = build_announcement(config)
     announcement.warm()  # models warm: the discipline is synthesized before the click
-    recording = HearingRecording(
-        config.recording.root,
-        config.recording.backup,
-        cameras=devices.cameras,
-        microphones=devices.microphones,
-        clock=clock,
-        segment_seconds=config.recording.segment_seconds,
-    )
-    session = HearingSession(
-        sessions,
-        hearing_id,
-        devices=devices,
-        clock=clock,
-        recording=recording,
-        announcement=announcement,
-        room_name=config.room.name,
-    )
+    session = assemble_session(
+        sessions, hearing_id, config, ScaledClock(1.0), announcement, simulation=SimulationInputs(names={})
+    ).session
     parties = [p.id for p in session.hearing.participants]
     try:
         report = session.one_click_start(ClerkConfirmation(parties))

@@ -28,13 +28,13 @@ from court.core.cases import (
     load_hearing,
     set_clock_origin,
 )
-from court.core.events import EventType
 from court.core.lifecycle import HearingState, Lifecycle, Phase
 from court.core.timeline import export_jsonl, read_events
 from court.db.engine import DATABASE_URL_ENV, open_store
 from court.demo.script import HearingScript, ScriptLine, load_script
 from court.live.announcement import Announcement
-from court.live.assembly import assemble_hearing
+from court.live.assembly import assemble_hearing, build_announcement, config_synthesizer
+from court.live.recovery import CARRIES_ON, carry_on_after_restart
 from court.live.room import SimulationInputs
 from court.live.session import HearingSession, StartupReport
 from court.record.bilu import KEY_FILE_NAME, lock_if_closed
@@ -98,11 +98,9 @@ def run_demo(
     _write_hearing_file(out, hearing_id, url, script_path)
     progress(f"案件已建立 hearing {hearing_id} in {url}")
 
-    synthesizer = MandarinSynthesizer(
-        cache_dir=config.models.cache_dir / "tts", assets_dir=config.models.tts_assets
-    )
+    synthesizer = config_synthesizer(config)
     speech = _synthesize_lines(script, synthesizer, config, progress)
-    announcement = Announcement.from_config(config, synthesizer)
+    announcement = build_announcement(config, synthesizer)
     announcement.warm()
     face = _prepare_face_check(sessions, hearing_id, script, script_path, config, progress)
 
@@ -149,8 +147,9 @@ def run_demo(
 
 
 def resume_demo(out: Path, config: Config, *, speed: float = 1.0, progress: Progress = print) -> DemoResult:
-    """Pick up a demo hearing after its process died (kill -9, power loss): the recording folder is
-    repaired (the open segments kept and flagged), the hearing goes on from its last recorded state."""
+    """Pick up a demo hearing after its process died (kill -9, power loss), the way the server does
+    (:mod:`court.live.recovery`): the recording folder is repaired (the open segments kept and
+    flagged), the hearing goes on from its last recorded state and the script from its next phase."""
     out = out.resolve()
     info = json.loads((out / HEARING_FILE).read_text(encoding="utf-8"))
     hearing_id, url = int(info["id"]), str(info["database"])
@@ -163,31 +162,22 @@ def resume_demo(out: Path, config: Config, *, speed: float = 1.0, progress: Prog
     origin = hearing.clock_origin or datetime.now(UTC)
     # The hearing clock continues after the last thing the record knows of: nothing is dated into the gap.
     clock = ScaledClock(speed, origin=origin, start=last_t + 1.0)
-    synthesizer = MandarinSynthesizer(
-        cache_dir=config.models.cache_dir / "tts", assets_dir=config.models.tts_assets
-    )
+    synthesizer = config_synthesizer(config)
     speech = _synthesize_lines(script, synthesizer, config, progress)
-    announcement = Announcement.from_config(config, synthesizer)
+    announcement = build_announcement(config, synthesizer)
     session, simulated = _session(sessions, hearing_id, config, clock, announcement, script)
-    state = session.state
-    progress(f"恢复 hearing {hearing_id}: 记录中的状态 {state.label}")
-    session.timeline.append(
-        EventType.PROCESS_RESTARTED, {"state": state.value, "reason": "restart after crash"}
-    )
-    if state in (HearingState.SCHEDULED, HearingState.CLOSED, HearingState.SIGNING, HearingState.ARCHIVED):
-        session.devices.close()
-        return _finish(out, sessions, hearing_id, url, None)
+    progress(f"恢复 hearing {hearing_id}: 记录中的状态 {session.state.label}")
     try:
-        session.carry_on("process ended without closing the recording (crash)")
-        if state is HearingState.PREPARING:
-            start_phase = None
-        else:
+        state = carry_on_after_restart(
+            session, "restart after crash", "process ended without closing the recording (crash)"
+        )
+        if state in CARRIES_ON:  # else not started, or over: nothing to play
             if state is HearingState.RECESS:
                 session.resume()
-            start_phase = session.lifecycle.phase
-        _play_script(session, simulated, script, speech, progress, start_phase=start_phase)
-        session.close()
-        progress("闭庭")
+            start_phase = None if state is HearingState.PREPARING else session.lifecycle.phase
+            _play_script(session, simulated, script, speech, progress, start_phase=start_phase)
+            session.close()
+            progress("闭庭")
     except BaseException:
         session.shutdown("demo interrupted")
         raise

@@ -25,11 +25,12 @@ from court.core.roles import Role
 from court.core.timeline import Timeline
 from court.live.director import Cut, Director, DirectorError, DirectorEvent, ModeChange, Speaker
 from court.live.recording import microphone_source
-from devices.activity import ActivityMonitor, SileroVad
+from devices.activity import ActivityMonitor
 from devices.broadcast.program import PROGRAM_SOURCE, WHOLE_FEED, MaskMode, ProgramFeed
 from devices.clock import Clock
 from devices.interfaces import Camera
 from devices.recording import Consumer
+from devices.vad import SileroVad
 
 log = logging.getLogger(__name__)
 

@@ -24,11 +24,12 @@ from court.core.roles import Role
 from court.core.timeline import Timeline
 from court.live.recording import microphone_source
 from devices.media import AudioChunk, Samples, VideoFrame
+from devices.vad import SileroVad
 from transcripts.crosstalk import CrosstalkOptions
 from transcripts.decoder import DecodeOptions
 from transcripts.recognizer import GuardOptions, Recognizer, RecognizerOptions
 from transcripts.stream import LiveOptions, LiveTranscriber, Rejected, SpeakerSplitter, Utterance
-from transcripts.vad import SileroModel, VadOptions
+from transcripts.vad import VadOptions
 from transcripts.vocabulary import CaseVocabulary, read_terms
 
 if TYPE_CHECKING:
@@ -152,8 +153,8 @@ class VoiceprintSplitterLike(Protocol):
 
 
 @lru_cache(maxsize=1)
-def vad_model() -> SileroModel:
-    return SileroModel()
+def vad_model() -> SileroVad:
+    return SileroVad()
 
 
 def _language_model(cache_dir: Path) -> CharNgramModel:

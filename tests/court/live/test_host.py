@@ -1,10 +1,13 @@
 """The hearing host on the real simulated room: a remote party checked, admitted, connected, dropped
-and back; phases; the caucus; the public stream; the close locking the 笔录."""
+and back; phases; the caucus; the public stream; the close locking the 笔录.
+
+The hosts run on an injected hearing clock; the tests wait for what the timeline records (with a
+timeout) or for hearing time on that clock, never for a fixed stretch of wall time."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,7 +20,11 @@ from court.core.cases import NewParticipant, create_case, create_hearing
 from court.core.events import EventType
 from court.core.lifecycle import HearingState, Phase
 from court.core.roles import Role
-from court.live.host import HearingHost, HostError, HostStatus, RemoteState
+from court.core.timeline import Timeline, TimelineEvent
+from court.live.errors import HostError
+from court.live.host import HearingHost, HostStatus
+from court.live.lobby import RemoteParty, RemoteState
+from devices.clock import ScaledClock
 from devices.recording import verify_recording
 from tests.court.helpers import write_test_config
 
@@ -55,20 +62,73 @@ def _hearing(sessions: sessionmaker[Session], config: Config, *, livestream: boo
     return create_hearing(sessions, case_id, room=config.room.name)
 
 
-def _wait(predicate: object, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if callable(predicate) and predicate():
+SPEED = 2.0
+"""The simulated room's hearing clock runs this many times faster than real time."""
+
+
+class _Watch:
+    """Waits, with a timeout, until the timeline holds an event: woken by each append, not polling."""
+
+    def __init__(self, timeline: Timeline) -> None:
+        self._cond = threading.Condition()
+        self._seen: list[TimelineEvent] = []
+        timeline.subscribe(self._heard)
+
+    def _heard(self, event: TimelineEvent) -> None:
+        with self._cond:
+            self._seen.append(event)
+            self._cond.notify_all()
+
+    def has(self, predicate: Callable[[TimelineEvent], bool]) -> bool:
+        with self._cond:
+            return any(predicate(e) for e in self._seen)
+
+    def in_gap(self, source: str) -> bool:
+        """Whether the recording's last word on ``source`` is an interruption."""
+        with self._cond:
+            said = [e for e in self._seen if e.payload.get("source") == source]
+        said = [e for e in said if e.type in (EventType.RECORDING_INTERRUPTED, EventType.RECORDING_RESUMED)]
+        return bool(said) and said[-1].type == EventType.RECORDING_INTERRUPTED
+
+    def until(self, condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+        with self._cond:
+            if not self._cond.wait_for(condition, timeout):
+                raise AssertionError(f"timed out waiting for {what}")
+
+
+def _segment(source: str) -> Callable[[TimelineEvent], bool]:
+    return lambda e: e.type == EventType.RECORDING_SEGMENT and e.payload.get("source") == source
+
+
+def _caucus_hold(source: str) -> Callable[[TimelineEvent], bool]:
+    return lambda e: (
+        e.type == EventType.RECORDING_INTERRUPTED
+        and e.payload.get("source") == source
+        and "caucus" in str(e.payload.get("reason", ""))
+    )
+
+
+def _feed_until(party: RemoteParty, clock: ScaledClock, done: Callable[[], bool], what: str) -> None:
+    """Push the party's camera and microphone at 20 pushes a second of hearing time until ``done``."""
+    frame = np.full((480, 640, 3), 90, np.uint8)
+    tone = (0.2 * np.sin(2 * np.pi * 440 * np.arange(1920) / 48000)).astype(np.float32)
+    for _ in range(60 * 20):  # at most a minute of hearing time
+        party.camera.push(frame)
+        party.microphone.push(tone, 48000)
+        if done():
             return
-        time.sleep(0.1)
-    raise AssertionError("timed out")
+        clock.sleep_until(clock.now() + 0.05)
+    raise AssertionError(f"timed out feeding the party's media until {what}")
 
 
 def test_remote_party_through_a_hearing(sqlite_sessions: sessionmaker[Session], config: Config) -> None:
     hearing_id = _hearing(sqlite_sessions, config)
-    host = HearingHost(sqlite_sessions, hearing_id, config)
+    clock = ScaledClock(SPEED)
+    host = HearingHost(sqlite_sessions, hearing_id, config, clock=clock)
+    watch = _Watch(host.timeline)
     applicant = next(p for p in host.hearing.participants if p.role is Role.APPLICANT)
     respondent = next(p for p in host.hearing.participants if p.role is Role.RESPONDENT)
+    audio, video = f"remote-{applicant.id}", f"remote-{applicant.id}-cam"
 
     with pytest.raises(HostError) as refused:
         host.connect(applicant.id)
@@ -90,27 +150,29 @@ def test_remote_party_through_a_hearing(sqlite_sessions: sessionmaker[Session], 
             host.connect(applicant.id, session_id=8)  # a re-sent code: the face check again first
         assert other_session.value.code == "face_check_required"
         host.connect(applicant.id, session_id=7)
-        frame = np.full((480, 640, 3), 90, np.uint8)
-        tone = (0.2 * np.sin(2 * np.pi * 440 * np.arange(4800) / 48000)).astype(np.float32)
-        for _ in range(40):  # two seconds of the party's media
-            party.camera.push(frame)
-            party.microphone.push(tone[:1920], 48000)
-            time.sleep(0.05)
+        _feed_until(
+            party,
+            clock,
+            lambda: watch.has(_segment(audio)) and watch.has(_segment(video)),
+            "a segment of each of the party's sources",
+        )
         host.open()
         host.change_phase(Phase.MEDIATION)
         host.start_caucus("respondent", actor="arbitrator:test")
         assert not host.hears(applicant.id)
-        time.sleep(1.5)
+        watch.until(
+            lambda: watch.has(_caucus_hold("mic-respondent")) and watch.has(_caucus_hold(audio)),
+            "the caucus hold on the room's and the party's microphones",
+        )
+        clock.sleep_until(clock.now() + 1.5)  # the caucus talks a while
         host.end_caucus(actor="arbitrator:test")
         assert host.hears(applicant.id)
         host.disconnected(applicant.id, "网络中断 (network lost)")
-        assert party.state is RemoteState.LEFT
-        time.sleep(3.0)  # the recording notes the gap
+        assert host.lobby.state(applicant.id) is RemoteState.LEFT
+        # The gap is on the record: from the drop, or already from the pause in pushing before it.
+        watch.until(lambda: watch.in_gap(video), "the gap in the recording")
         host.connect(applicant.id)
-        for _ in range(30):
-            party.camera.push(frame)
-            party.microphone.push(tone[:1920], 48000)
-            time.sleep(0.05)
+        _feed_until(party, clock, lambda: not watch.in_gap(video), "the recording takes the party back")
         with pytest.raises(HostError) as not_approved:
             host.set_public(True, "", actor="clerk:test")
         assert not_approved.value.code == "not_approved"
@@ -130,7 +192,7 @@ def test_remote_party_through_a_hearing(sqlite_sessions: sessionmaker[Session], 
     }
     assert present[applicant.id]["method"] == "face" and present[applicant.id]["similarity"] == 0.81
     assert present[respondent.id]["method"] == "clerk"
-    caucus = [e for e in events if e.type.startswith("caucus.")]
+    caucus = [e for e in events if e.type in (EventType.CAUCUS_STARTED, EventType.CAUCUS_ENDED)]
     assert [e.type for e in caucus] == [EventType.CAUCUS_STARTED, EventType.CAUCUS_ENDED]
     held = {
         e.payload["source"]
@@ -172,19 +234,24 @@ def test_a_restarted_server_carries_on_with_the_hearing(
     sqlite_sessions: sessionmaker[Session], config: Config
 ) -> None:
     hearing_id = _hearing(sqlite_sessions, config)
-    first = HearingHost(sqlite_sessions, hearing_id, config)
+    clock = ScaledClock(SPEED)  # the restarted server's clock goes on from the same origin
+    first = HearingHost(sqlite_sessions, hearing_id, config, clock=clock)
     first.start()
     assert first.wait_started(120) is HostStatus.RUNNING, first.error
     first.open()
     first.shutdown("进程退出 (server stopped)")
 
-    second = HearingHost(sqlite_sessions, hearing_id, config)  # a new server process
+    second = HearingHost(sqlite_sessions, hearing_id, config, clock=clock)  # a new server process
+    watch = _Watch(second.timeline)
     assert second.lifecycle.state is HearingState.IN_SESSION
     second.start()
     assert second.wait_started(120) is HostStatus.RUNNING, second.error
     try:
-        second.change_phase(Phase.INVESTIGATION)
-        time.sleep(1.5)
+        phase = second.change_phase(Phase.INVESTIGATION)
+        watch.until(
+            lambda: watch.has(lambda e: e.type == EventType.RECORDING_SEGMENT and e.seq > phase.seq),
+            "a segment recorded after the restart",
+        )
         second.close()
     finally:
         second.shutdown("test end")
@@ -200,11 +267,12 @@ def test_the_door_terminal_checks_the_in_room_parties_at_the_start(
     sqlite_sessions: sessionmaker[Session], config: Config, model_cache: Path
 ) -> None:
     from court.attendance.enrolment import enrol_participant
-    from court.demo.face_material import encode_jpeg, ensure_material, material_folder, portrait
+    from court.demo.face_material import encode_jpeg, portrait
     from court.live.assembly import AssembledHearing, assemble_hearing
     from devices.face import shared_analyzer
+    from tests.devices.face.helpers import require_material
 
-    folder = ensure_material(material_folder(model_cache), ["obama.jpg", "obama2.jpg", "biden.jpg"])
+    folder = require_material(["obama.jpg", "obama2.jpg", "biden.jpg"])
     hearing_id = _hearing(sqlite_sessions, config)
     host_probe = HearingHost(sqlite_sessions, hearing_id, config)
     respondent = next(p for p in host_probe.hearing.participants if p.role is Role.RESPONDENT)

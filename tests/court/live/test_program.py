@@ -24,10 +24,10 @@ from court.live.director import DirectorError
 from court.live.program import LiveProgram, program_time_text, room_speakers
 from court.live.recording import HearingRecording
 from court.live.room import SimulationInputs, build_room
-from devices.activity import SileroVad
 from devices.broadcast.program import PROGRAM_SOURCE, WHOLE_FEED, MaskMode
 from devices.clock import ScaledClock
 from devices.media import VideoFrame
+from devices.vad import SileroVad
 from tests.court.helpers import write_test_config
 
 

@@ -15,14 +15,12 @@ from court.core.cases import NewParticipant, create_case, create_hearing
 from court.core.events import EventType
 from court.core.lifecycle import HearingState, InvalidTransition, Phase
 from court.core.roles import Role
-from court.live.announcement import Announcement
-from court.live.recording import HearingRecording
-from court.live.room import SimulationInputs, build_room
+from court.live.assembly import assemble_session, build_announcement
+from court.live.room import SimulationInputs
 from court.live.session import HearingSession, StartupFailed
 from devices.clock import ScaledClock
 from devices.recording import verify_recording
 from devices.simulated.room import SimulatedRoom
-from devices.tts import MandarinSynthesizer
 from tests.court.helpers import write_test_config
 
 
@@ -30,7 +28,9 @@ from tests.court.helpers import write_test_config
 def config(tmp_path: Path, model_cache: Path) -> Config:
     loaded = load_config(write_test_config(tmp_path, model_cache, segment_seconds=1.0))
     recording = replace(loaded.recording, root=tmp_path / "recording", backup=tmp_path / "backup")
-    return replace(loaded, recording=recording)
+    # The start's order and faults are under test here, not the live transcript.
+    transcription = replace(loaded.transcription, enabled=False)
+    return replace(loaded, recording=recording, transcription=transcription)
 
 
 @pytest.fixture
@@ -57,27 +57,16 @@ def _session(
         ],
     )
     hearing_id = create_hearing(sessions, case_id, room=config.room.name)
-    clock = ScaledClock(speed=8)
-    devices, room = build_room(config, clock, SimulationInputs(names={"applicant": "张伟"}))
-    assert room is not None
-    recording = HearingRecording(
-        config.recording.root,
-        config.recording.backup,
-        cameras=devices.cameras,
-        microphones=devices.microphones,
-        clock=clock,
-        segment_seconds=config.recording.segment_seconds,
-    )
-    synthesizer = MandarinSynthesizer(cache_dir=config.models.cache_dir / "tts")
-    session = HearingSession(
+    assembled = assemble_session(
         sessions,
         hearing_id,
-        devices=devices,
-        clock=clock,
-        recording=recording,
-        announcement=Announcement.from_config(config, synthesizer),
-        room_name=config.room.name,
+        config,
+        ScaledClock(speed=8),
+        build_announcement(config),
+        simulation=SimulationInputs(names={"applicant": "张伟"}),
     )
+    session, room = assembled.session, assembled.simulated
+    assert room is not None
     parties = [p.id for p in session.hearing.participants if p.role.is_party_side]
     return session, room, parties
 
