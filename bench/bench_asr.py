@@ -46,6 +46,7 @@ from court.core.roles import Role  # noqa: E402
 from court.live.transcription import live_options, recognizer_options  # noqa: E402
 from devices.simulated.microphone import resample  # noqa: E402
 from devices.tts import MandarinSynthesizer, voice_for_role  # noqa: E402
+from devices.vad import SileroVad  # noqa: E402
 from transcripts.decoder import Decoded, DecodeOptions  # noqa: E402
 from transcripts.lm import load_statute_model  # noqa: E402
 from transcripts.model import ModelSpec, load_whisper  # noqa: E402
@@ -58,7 +59,7 @@ from transcripts.stream import (  # noqa: E402
     transcribe_samples,
 )
 from transcripts.text import canonical, cer  # noqa: E402
-from transcripts.vad import SileroModel, VadStream  # noqa: E402
+from transcripts.vad import VadStream  # noqa: E402
 from transcripts.vocabulary import CaseVocabulary  # noqa: E402
 
 CORPUS = ROOT / "bench" / "data" / "asr_hearing.toml"
@@ -257,7 +258,7 @@ def judge_roles(
     return right, wrong, split
 
 
-def bench_roles(whisper: Any, lines: list[Line], vad: SileroModel, count: int) -> None:
+def bench_roles(whisper: Any, lines: list[Line], vad: SileroVad, count: int) -> None:
     chosen = lines[:count]
     sources = {line.role: f"mic-{line.role}" for line in chosen}
     channels, spans = room_audio(chosen, sources, gap=0.8, leak_db=-20.0)
@@ -295,7 +296,7 @@ def bench_roles(whisper: Any, lines: list[Line], vad: SileroModel, count: int) -
 def bench_latency(
     whisper: Any,
     lines: list[Line],
-    vad: SileroModel,
+    vad: SileroVad,
     seconds: float,
     cache: Path,
     worker_nice: int,
@@ -358,7 +359,7 @@ def bench_latency(
 # -- silence ---------------------------------------------------------------------------------------------
 
 
-def bench_silence(whisper: Any, vad: SileroModel) -> None:
+def bench_silence(whisper: Any, vad: SileroVad) -> None:
     recognizer = Recognizer(whisper, RecognizerOptions(use_prompt=False))
     cases = {
         "60 s of digital silence": np.zeros(60 * RATE, np.float32),
@@ -379,7 +380,7 @@ def bench_silence(whisper: Any, vad: SileroModel) -> None:
 # -- diarization -----------------------------------------------------------------------------------------
 
 
-def bench_der(lines: list[Line], vad: SileroModel, cache: Path) -> None:
+def bench_der(lines: list[Line], vad: SileroVad, cache: Path) -> None:
     try:
         from pyannote.core import Annotation, Segment  # type: ignore[import-not-found, unused-ignore]
         from pyannote.metrics.diarization import DiarizationErrorRate  # type: ignore[import-not-found, unused-ignore]
@@ -466,7 +467,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     cache: Path = args.cache
     raw, lines = corpus(cache)
     whisper = load_whisper(ModelSpec(cpu_threads=2), cache / "asr")
-    vad = SileroModel()
+    vad = SileroVad()
     if "cer" in parts:
         bench_cer(whisper, raw, lines, cache)
     if "roles" in parts:

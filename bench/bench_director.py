@@ -29,13 +29,14 @@ from court.config import Config, load_config
 from court.demo.script import load_script
 from court.live.director import Cut, Director, Rule
 from court.live.program import room_speakers
-from devices.activity import ActivityMonitor, SileroVad
+from devices.activity import ActivityMonitor
 from devices.clock import ScaledClock
 from devices.media import AudioChunk, Samples
 from devices.simulated.microphone import Clip, resample
 from devices.simulated.room import CameraSpec, RoomSpec, SeatSpec, SimulatedRoom
 from devices.simulated.scene import CameraView
 from devices.tts import MandarinSynthesizer, voice_for_role
+from devices.vad import SileroVad
 
 RATE = 16000
 CHUNK = 0.1

@@ -27,10 +27,9 @@ import numpy as np
 from devices.media import AudioChunk, Samples, VideoFrame
 from devices.resample import StreamResampler
 from devices.vad import SAMPLE_RATE as VAD_RATE
-from devices.vad import WINDOW
 
 # Re-exported: whoever builds an ActivityMonitor or a ChannelDetector builds the model it is given.
-from devices.vad import SileroVad as SileroVad
+from devices.vad import WINDOW, SileroVad
 
 SILENCE_DBFS = -120.0
 

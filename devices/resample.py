@@ -22,7 +22,9 @@ def _frame(samples: Samples, rate: int) -> av.AudioFrame:
 def _joined(frames: list[av.AudioFrame]) -> Samples:
     if not frames:
         return _EMPTY.copy()
-    return np.ascontiguousarray(np.concatenate([f.to_ndarray().reshape(-1) for f in frames]), dtype=np.float32)
+    return np.ascontiguousarray(
+        np.concatenate([f.to_ndarray().reshape(-1) for f in frames]), dtype=np.float32
+    )
 
 
 def resample(samples: Samples, from_rate: int, to_rate: int) -> Samples:

@@ -17,10 +17,6 @@ from devices.media import Samples
 from devices.vad import SAMPLE_RATE as SAMPLE_RATE
 from devices.vad import WINDOW, SileroVad
 
-SileroModel = SileroVad
-"""The model under the name this module used to give it, for callers not yet moved to
-:class:`devices.vad.SileroVad`."""
-
 GAP_TOLERANCE = 0.05
 """Seconds by which audio may come early or late and still continue the stream (timestamp jitter);
 a larger gap or overlap is a device that dropped out."""
