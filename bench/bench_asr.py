@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 from court.config import load_config  # noqa: E402
 from court.core.roles import Role  # noqa: E402
 from court.live.transcription import live_options, recognizer_options  # noqa: E402
-from devices.simulated.microphone import resample  # noqa: E402
+from devices.resample import resample  # noqa: E402
 from devices.tts import MandarinSynthesizer, voice_for_role  # noqa: E402
 from devices.vad import SileroVad  # noqa: E402
 from transcripts.decoder import Decoded, DecodeOptions  # noqa: E402

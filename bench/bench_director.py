@@ -32,7 +32,8 @@ from court.live.program import room_speakers
 from devices.activity import ActivityMonitor
 from devices.clock import ScaledClock
 from devices.media import AudioChunk, Samples
-from devices.simulated.microphone import Clip, resample
+from devices.resample import resample
+from devices.simulated.microphone import Clip
 from devices.simulated.room import CameraSpec, RoomSpec, SeatSpec, SimulatedRoom
 from devices.simulated.scene import CameraView
 from devices.tts import MandarinSynthesizer, voice_for_role

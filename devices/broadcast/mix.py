@@ -28,10 +28,10 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.signal import resample_poly
 
 from devices.clock import Clock
 from devices.media import AudioChunk, Samples, VideoFrame
+from devices.resample import resample
 
 
 @dataclass(slots=True)
@@ -159,10 +159,9 @@ class AudioMixer:
             return
         samples = np.asarray(item.samples, dtype=np.float32)
         if item.sample_rate != self.sample_rate:
-            g = math.gcd(item.sample_rate, self.sample_rate)
-            samples = np.asarray(
-                resample_poly(samples, self.sample_rate // g, item.sample_rate // g), dtype=np.float32
-            )
+            # Each chunk as a whole clip, not as a stream: its length stays exactly its duration, so it
+            # covers the span its stamp says even when chunks arrive late or out of order.
+            samples = resample(samples, item.sample_rate, self.sample_rate)
         start = round(item.t * self.sample_rate)
         horizon = round((self.clock.now() - self.latency_seconds - self.keep_seconds) * self.sample_rate)
         with self._lock:

@@ -32,9 +32,10 @@ import numpy.typing as npt
 from PIL import Image as PILImage
 from PIL import ImageDraw
 
+from devices.base import DeviceBase
 from devices.clock import Clock
 from devices.fonts import load_font
-from devices.interfaces import DeviceFault, DeviceKind, DeviceStatus
+from devices.interfaces import DeviceKind, DeviceStatus
 from devices.media import AudioChunk, Image, VideoFrame
 from devices.recording.overlay import hearing_clock_text
 
@@ -208,8 +209,10 @@ class Subscription:
         self._feed._unsubscribe(self)
 
 
-class ProgramFeed:
+class ProgramFeed(DeviceBase):
     """The program compositor, read as a camera (see the module doc)."""
+
+    closed_words = "合成画面已关闭 (program feed closed)"
 
     def __init__(
         self,
@@ -239,7 +242,7 @@ class ProgramFeed:
             raise ValueError(f"{device_id}: bad program format {width}x{height} @ {fps} fps (even sizes)")
         if not cameras:
             raise ValueError(f"{device_id}: a program feed needs at least one camera")
-        self._id = device_id
+        super().__init__(device_id, DeviceKind.CAMERA)
         self._clock = clock
         self._width = width
         self._height = height
@@ -266,7 +269,6 @@ class ProgramFeed:
         self._subscribers: list[Subscription] = []
         self._latest_public: VideoFrame | None = None
         self._next_k: int | None = None
-        self._closed = False
         self.frames_composed = 0
         self.frames_dropped = 0
         """Frames skipped because composition fell behind the frame rate (the feed never waits)."""
@@ -288,14 +290,6 @@ class ProgramFeed:
     # -- Device / Camera -----------------------------------------------------------------------------
 
     @property
-    def device_id(self) -> str:
-        return self._id
-
-    @property
-    def kind(self) -> DeviceKind:
-        return DeviceKind.CAMERA
-
-    @property
     def width(self) -> int:
         return self._width
 
@@ -307,19 +301,15 @@ class ProgramFeed:
     def fps(self) -> float:
         return self._fps
 
-    def check(self) -> DeviceStatus:
-        if self._closed:
-            return DeviceStatus(self._id, DeviceKind.CAMERA, False, "合成画面已关闭 (program feed closed)")
-        return DeviceStatus(
-            self._id,
-            DeviceKind.CAMERA,
+    def _probe(self) -> DeviceStatus:
+        return self.status(
             True,
             f"合成画面 (program feed) {self._width}×{self._height} @ {self._fps:g} fps, "
             f"{len(self._labels)} 路画面",
         )
 
     def close(self) -> None:
-        self._closed = True
+        super().close()
         with self._lock:
             subscribers = list(self._subscribers)
         for subscription in subscribers:
@@ -329,8 +319,7 @@ class ProgramFeed:
         """Block until the next frame is due on the hearing clock, compose it and return the clean
         picture; the public picture goes to the subscribers. Frame times lie on a 1/fps grid; when
         composition falls behind, due frames are skipped (counted), never queued."""
-        if self._closed:
-            raise DeviceFault(self._id, "合成画面已关闭 (program feed closed)")
+        self._ensure_open()
         with self._lock:
             now = self._clock.now()
             if self._next_k is None:

@@ -7,28 +7,28 @@ so the recording logs the gap instead of stalling, and they resume as soon as pu
 reconnection the same devices are fed again). :meth:`detach` says the far end is gone: reads fault at
 once with the given reason until the next push.
 
-Staleness is measured in real (monotonic) seconds, not on the hearing clock: the remote party pushes
-in real time even when a simulated hearing runs on a faster clock. Media is stamped on the hearing
-clock at arrival.
+Staleness (and the camera's frame-rate thinning) is measured on ``real_clock``, real time by default
+(:class:`~devices.clock.WallClock`), not on the hearing clock: the remote party pushes in real time even
+when a simulated hearing runs on a faster clock. Tests pass a manual clock instead of sleeping. Media
+is stamped on the hearing clock at arrival.
 """
 
 from __future__ import annotations
 
 import math
 import threading
-import time
 from collections import deque
+from typing import ClassVar
 
-import av
 import cv2
 import numpy as np
 import numpy.typing as npt
 
-from devices.clock import Clock
-from devices.interfaces import DeviceFault, DeviceKind, DeviceStatus
+from devices.base import DeviceBase
+from devices.clock import Clock, WallClock
+from devices.interfaces import DeviceKind, DeviceStatus
 from devices.media import AudioChunk, Image, Samples, VideoFrame
-
-_CLOSED = "设备已关闭 (device closed)"
+from devices.resample import StreamResampler
 
 
 def letterbox(image: Image, width: int, height: int) -> Image:
@@ -49,52 +49,38 @@ def letterbox(image: Image, width: int, height: int) -> Image:
     return out
 
 
-def _status(device_id: str, kind: DeviceKind, ready: bool, detail: str) -> DeviceStatus:
-    return DeviceStatus(device_id, kind, ready, detail)
-
-
-class _PushDevice:
+class _PushDevice(DeviceBase):
     """What a pushed camera and microphone share: the far end's liveness. A device is closed, or
-    detached (with the reason), or starved after ``stale_seconds`` without a push (real time: the far
-    end pushes in real time even when a simulated hearing runs faster), or delivering."""
+    detached (with the reason), or starved after ``stale_seconds`` without a push (on ``real_clock``:
+    the far end pushes in real time even when a simulated hearing runs faster), or delivering."""
 
-    KIND: DeviceKind
-    MEDIA: tuple[str, str]
+    KIND: ClassVar[DeviceKind]
+    MEDIA: ClassVar[tuple[str, str]]
     """What it carries, in Chinese and English, for the fault messages."""
 
-    def __init__(self, device_id: str, clock: Clock, stale_seconds: float) -> None:
-        self._id = device_id
+    def __init__(self, device_id: str, clock: Clock, stale_seconds: float, real_clock: Clock | None) -> None:
+        super().__init__(device_id, self.KIND)
         self._clock = clock
+        self._real: Clock = real_clock if real_clock is not None else WallClock()
         self.stale_seconds = float(stale_seconds)
         self._cond = threading.Condition()
-        self._closed = False
         self._detached: str | None = None
-        self._since = time.monotonic()
+        self._since = self._real.now()
         """Real time of the last push (or of creation / detachment, before any push)."""
         self._pushed = False
 
-    @property
-    def device_id(self) -> str:
-        return self._id
-
-    @property
-    def kind(self) -> DeviceKind:
-        return self.KIND
-
-    def check(self) -> DeviceStatus:
-        try:
-            with self._cond:
-                problem = self._problem(time.monotonic())
-                age = time.monotonic() - self._since
-            if problem is not None:
-                return _status(self._id, self.KIND, False, problem)
-            return _status(self._id, self.KIND, True, self._ready_detail(age))
-        except Exception as exc:
-            return _status(self._id, self.KIND, False, f"检测失败 (check failed): {exc!r}")
+    def _probe(self) -> DeviceStatus:
+        with self._cond:
+            now = self._real.now()
+            problem = self._problem(now)
+            age = now - self._since
+        if problem is not None:
+            return self.status(False, problem)
+        return self.status(True, self._ready_detail(age))
 
     def close(self) -> None:
         with self._cond:
-            self._closed = True
+            super().close()
             self._clear()
             self._cond.notify_all()
 
@@ -103,7 +89,7 @@ class _PushDevice:
         with self._cond:
             self._detached = reason
             self._clear()
-            self._since = time.monotonic()
+            self._since = self._real.now()
             self._cond.notify_all()
 
     def _ready_detail(self, age: float) -> str:
@@ -113,17 +99,30 @@ class _PushDevice:
         """Drop what is buffered (called with the lock held)."""
         raise NotImplementedError
 
-    def _problem(self, mono: float) -> str | None:
+    def _problem(self, now: float) -> str | None:
         if self._closed:
-            return _CLOSED
+            return self.closed_words
         if self._detached is not None:
             return self._detached
-        idle = mono - self._since
-        if idle >= self.stale_seconds:
+        if now >= self._stale_at():
+            idle = now - self._since
             zh, en = self.MEDIA
             what = f"no {en} from the remote party" + ("" if self._pushed else " yet")
             return f"远程{zh}中断：{idle:.0f} 秒未收到远程{zh} ({what} for {idle:.0f} s)"
         return None
+
+    def _stale_at(self) -> float:
+        # One expression for the test and the wait: comparing ``now - since`` with ``stale_seconds``
+        # instead can miss by a rounding error, and a manual clock would then never get there.
+        return self._since + self.stale_seconds
+
+    def _wait(self, now: float) -> None:
+        """Wait (lock held) for a push, at most until the far end counts as stale."""
+        deadline = self._stale_at()
+        if not self._cond.wait(deadline - now):
+            # A clock that moves only when told (tests) must reach the deadline too, or the reader
+            # would wait for ever; on real time this returns at once.
+            self._real.sleep_until(deadline)
 
 
 class PushCamera(_PushDevice):
@@ -143,10 +142,11 @@ class PushCamera(_PushDevice):
         height: int = 480,
         fps: float = 25.0,
         stale_seconds: float = 2.0,
+        real_clock: Clock | None = None,
     ) -> None:
         if width <= 0 or height <= 0 or width % 2 or height % 2 or fps <= 0 or stale_seconds <= 0:
             raise ValueError(f"{device_id}: bad push camera format {width}x{height} @ {fps} fps")
-        super().__init__(device_id, clock, stale_seconds)
+        super().__init__(device_id, clock, stale_seconds, real_clock)
         self._width = width
         self._height = height
         self._fps = float(fps)
@@ -155,7 +155,7 @@ class PushCamera(_PushDevice):
         self._burst = max(2.0, self._fps / 2)
         """Up to half a second of frames may arrive at once and all be kept."""
         self._credit = self._burst
-        self._last_push = time.monotonic()
+        self._last_push = self._real.now()
         self._last_t = -math.inf
         self.pushed = 0
         self.thinned = 0
@@ -192,18 +192,18 @@ class PushCamera(_PushDevice):
             raise ValueError(
                 f"{self._id}: expected an H×W×3 uint8 BGR image, got {image.dtype} {image.shape}"
             )
-        mono = time.monotonic()
+        real_now = self._real.now()
         with self._cond:
             if self._closed:
                 return
             self.pushed += 1
-            self._since = mono
+            self._since = real_now
             self._pushed = True
             self._detached = None
             # A token bucket: the average rate is held to ``fps`` while frames that arrive bunched up
             # (network jitter, a decoder thread catching up on a busy box) are all kept.
-            self._credit = min(self._burst, self._credit + (mono - self._last_push) * self._fps)
-            self._last_push = mono
+            self._credit = min(self._burst, self._credit + (real_now - self._last_push) * self._fps)
+            self._last_push = real_now
             if self._credit < 1.0:
                 self.thinned += 1
                 return
@@ -226,11 +226,11 @@ class PushCamera(_PushDevice):
             while True:
                 if self._frames and not self._closed:
                     return self._frames.popleft()
-                mono = time.monotonic()
-                problem = self._problem(mono)
+                now = self._real.now()
+                problem = self._problem(now)
                 if problem is not None:
-                    raise DeviceFault(self._id, problem)
-                self._cond.wait(self._since + self.stale_seconds - mono)
+                    raise self.fault(problem)
+                self._wait(now)
 
 
 class PushMicrophone(_PushDevice):
@@ -253,21 +253,21 @@ class PushMicrophone(_PushDevice):
         stale_seconds: float = 2.0,
         drift_seconds: float = 0.5,
         max_buffer_seconds: float = 2.0,
+        real_clock: Clock | None = None,
     ) -> None:
         if sample_rate <= 0 or stale_seconds <= 0 or drift_seconds <= 0 or max_buffer_seconds <= 0:
             raise ValueError(f"{device_id}: bad push microphone settings")
-        super().__init__(device_id, clock, stale_seconds)
+        super().__init__(device_id, clock, stale_seconds, real_clock)
         self._rate = int(sample_rate)
         self.drift_seconds = float(drift_seconds)
         self.max_buffer_seconds = float(max_buffer_seconds)
-        self._cond = threading.Condition()
         self._buf: Samples = np.zeros(0, np.float32)
         self._pos: int | None = None
         """Hearing-clock sample index of ``_buf[0]``; None until the next push anchors it."""
         self._read_end = -(1 << 62)
         """Sample index after the last chunk returned: stamps never go back before it."""
-        self._resampler: av.AudioResampler | None = None
-        self._resampler_rate = 0
+        # Stateful across pushes so chunk edges do not click.
+        self._resampler = StreamResampler(self._rate)
         self.silence_filled = 0.0
         """Seconds of silence inserted for stalls (for the clerk's diagnostics)."""
         self.dropped = 0.0
@@ -312,27 +312,15 @@ class PushMicrophone(_PushDevice):
         with self._cond:
             if self._closed:
                 return
-            converted = self._resample(mono, sample_rate)
-            self._append(converted)
-
-    def _resample(self, mono: Samples, rate: int) -> Samples:
-        if rate == self._rate:
-            return mono
-        if self._resampler is None or self._resampler_rate != rate:
-            self._resampler = av.AudioResampler(format="flt", layout="mono", rate=self._rate)
-            self._resampler_rate = rate
-        frame = av.AudioFrame.from_ndarray(mono.reshape(1, -1), format="flt", layout="mono")
-        frame.sample_rate = rate
-        out = [f.to_ndarray().reshape(-1) for f in self._resampler.resample(frame)]
-        return np.concatenate(out).astype(np.float32, copy=False) if out else np.zeros(0, np.float32)
+            self._append(self._resampler.push(mono, sample_rate))
 
     def _append(self, samples: Samples) -> None:
-        mono = time.monotonic()
-        if mono - self._since >= self.stale_seconds:
+        real_now = self._real.now()
+        if real_now >= self._stale_at():
             # Back after a starvation nobody read: a new run, not seconds of made-up silence.
             self._buf = np.zeros(0, np.float32)
             self._pos = None
-        self._since = mono
+        self._since = real_now
         self._pushed = True
         self._detached = None
         now = round(self._clock.now() * self._rate)
@@ -369,7 +357,7 @@ class PushMicrophone(_PushDevice):
     def _reset(self) -> None:
         self._buf = np.zeros(0, np.float32)
         self._pos = None
-        self._resampler = None
+        self._resampler.reset()
 
     # --- reading ----------------------------------------------------------------------------------
 
@@ -380,17 +368,16 @@ class PushMicrophone(_PushDevice):
         n = max(1, round(seconds * self._rate))
         with self._cond:
             while True:
-                if self._closed:
-                    raise DeviceFault(self._id, _CLOSED)
+                self._ensure_open()
                 if self._detached is None and self._pos is not None and len(self._buf) >= n:
                     chunk = AudioChunk(self._buf[:n].copy(), self._rate, self._pos / self._rate)
                     self._buf = self._buf[n:]
                     self._pos += n
                     self._read_end = self._pos
                     return chunk
-                mono = time.monotonic()
-                problem = self._problem(mono)
+                now = self._real.now()
+                problem = self._problem(now)
                 if problem is not None:
                     self._reset()
-                    raise DeviceFault(self._id, problem)
-                self._cond.wait(self._since + self.stale_seconds - mono)
+                    raise self.fault(problem)
+                self._wait(now)

@@ -19,9 +19,11 @@ from typing import Any, Literal
 
 import numpy as np
 
+from devices.base import DeviceBase
 from devices.clock import Clock
 from devices.interfaces import DeviceFault, DeviceKind, DeviceStatus
 from devices.media import AudioChunk, Samples
+from devices.resample import resample
 
 PORTAUDIO_APT = "apt-get install -y --no-install-recommends libportaudio2"
 
@@ -230,7 +232,7 @@ def _release(shared: _SharedInput) -> None:
     shared.close()
 
 
-class SoundDeviceMicrophone:
+class SoundDeviceMicrophone(DeviceBase):
     """One seat's microphone: ``channel`` (1-based, as labelled on the interface) of audio ``device``
     (a part of its name such as ``"UMC1820"``, a PortAudio index, or ``None`` for the default).
 
@@ -240,6 +242,8 @@ class SoundDeviceMicrophone:
     seat's audio is gapless; the drift of the interface's crystal against the system clock (tens of
     ppm) is not corrected. Up to ``buffer_seconds`` of unread audio are kept, the oldest dropped first.
     """
+
+    plain_errors = (AudioUnavailable,)
 
     def __init__(
         self,
@@ -255,7 +259,7 @@ class SoundDeviceMicrophone:
     ) -> None:
         if channel < 1:
             raise ValueError(f"{device_id}: channel is 1-based, got {channel}")
-        self._id = device_id
+        super().__init__(device_id, DeviceKind.MICROPHONE)
         self.device = device
         self.channel = channel
         self._clock = clock
@@ -265,15 +269,6 @@ class SoundDeviceMicrophone:
         self._buffer = _ChannelBuffer(self._rate, buffer_seconds)
         self._shared: _SharedInput | None = None
         self._lock = threading.Lock()
-        self._closed = False
-
-    @property
-    def device_id(self) -> str:
-        return self._id
-
-    @property
-    def kind(self) -> DeviceKind:
-        return DeviceKind.MICROPHONE
 
     @property
     def sample_rate(self) -> int:
@@ -298,63 +293,48 @@ class SoundDeviceMicrophone:
     def start(self) -> None:
         """Open (or join) the interface's shared input stream; ``read()`` does it when needed."""
         with self._lock:
-            if self._closed:
-                raise DeviceFault(self._id, "设备已关闭 (device closed)")
+            self._ensure_open()
             if self._shared is not None:
                 return
             try:
                 sd, index, info = self._resolve()
                 shared = _acquire(sd, index, info, self._rate, self._clock, self.blocksize)
             except AudioUnavailable as exc:
-                raise DeviceFault(self._id, str(exc)) from exc
+                raise self.fault(str(exc)) from exc
             except Exception as exc:  # PortAudioError opening the stream
-                raise DeviceFault(self._id, f"无法打开音频输入 (cannot open audio input): {exc}") from exc
+                raise self.fault(f"无法打开音频输入 (cannot open audio input): {exc}") from exc
             shared.subscribe(self.channel, self._buffer)
             self._shared = shared
 
-    def check(self) -> DeviceStatus:
-        kind = DeviceKind.MICROPHONE
-        try:
-            if self._closed:
-                return DeviceStatus(self._id, kind, False, "设备已关闭 (device closed)")
-            sd, index, info = self._resolve()
-            shared = self._shared
-            if shared is None:
-                try:
-                    sd.check_input_settings(
-                        device=index,
-                        channels=int(info["max_input_channels"]),
-                        samplerate=self._rate,
-                        dtype="float32",
-                    )
-                except Exception as exc:
-                    return DeviceStatus(
-                        self._id,
-                        kind,
-                        False,
-                        f"{info['name']}: 不支持 {self._rate} Hz (unsupported settings: {exc})",
-                    )
-            elif shared.last_callback and time.monotonic() - shared.last_callback > max(1.0, self.timeout):
-                age = time.monotonic() - shared.last_callback
-                return DeviceStatus(
-                    self._id, kind, False, f"{info['name']}: 音频中断 {age:.0f} s (no audio for {age:.0f} s)"
+    def _probe(self) -> DeviceStatus:
+        sd, index, info = self._resolve()
+        shared = self._shared
+        if shared is None:
+            try:
+                sd.check_input_settings(
+                    device=index,
+                    channels=int(info["max_input_channels"]),
+                    samplerate=self._rate,
+                    dtype="float32",
                 )
-            detail = f"{info['name']} 通道 {self.channel}/{int(info['max_input_channels'])} @ {self._rate} Hz"
-            if shared is not None and shared.overflows:
-                detail += f", {shared.overflows} overflows"
-            return DeviceStatus(self._id, kind, True, detail)
-        except AudioUnavailable as exc:
-            return DeviceStatus(self._id, kind, False, str(exc))
-        except Exception as exc:
-            return DeviceStatus(self._id, kind, False, f"检测失败 (check failed): {exc!r}")
+            except Exception as exc:
+                return self.status(
+                    False, f"{info['name']}: 不支持 {self._rate} Hz (unsupported settings: {exc})"
+                )
+        elif shared.last_callback and time.monotonic() - shared.last_callback > max(1.0, self.timeout):
+            age = time.monotonic() - shared.last_callback
+            return self.status(False, f"{info['name']}: 音频中断 {age:.0f} s (no audio for {age:.0f} s)")
+        detail = f"{info['name']} 通道 {self.channel}/{int(info['max_input_channels'])} @ {self._rate} Hz"
+        if shared is not None and shared.overflows:
+            detail += f", {shared.overflows} overflows"
+        return self.status(True, detail)
 
     def read(self, seconds: float) -> AudioChunk:
         self.start()
         n = max(1, round(seconds * self._rate))
         got = self._buffer.take(n, timeout=seconds + self.timeout)
         if got is None:
-            raise DeviceFault(
-                self._id,
+            raise self.fault(
                 f"麦克风无音频 (no audio within {seconds + self.timeout:g} s) "
                 f"from {self.device!r} channel {self.channel}",
             )
@@ -363,7 +343,7 @@ class SoundDeviceMicrophone:
 
     def close(self) -> None:
         with self._lock:
-            self._closed = True
+            super().close()
             shared, self._shared = self._shared, None
         if shared is not None:
             shared.unsubscribe(self.channel, self._buffer)
@@ -398,7 +378,7 @@ class SoundDevicePlayback:
             raise DeviceFault(self._device_id, self.error)
 
 
-class SoundDeviceSpeaker:
+class SoundDeviceSpeaker(DeviceBase):
     """The announcement loudspeaker on an audio output (``device`` as for the microphone).
 
     Each :meth:`play` opens its own output stream in a background thread; mono audio goes to
@@ -406,53 +386,35 @@ class SoundDeviceSpeaker:
     to the device's default rate.
     """
 
+    plain_errors = (AudioUnavailable,)
+
     def __init__(
         self, device_id: str, clock: Clock, device: str | int | None = None, *, channels: int | None = None
     ) -> None:
-        self._id = device_id
+        super().__init__(device_id, DeviceKind.SPEAKER)
         self._clock = clock
         self.device = device
         self.channels = channels
-        self._closed = False
         self._threads: list[threading.Thread] = []
 
-    @property
-    def device_id(self) -> str:
-        return self._id
-
-    @property
-    def kind(self) -> DeviceKind:
-        return DeviceKind.SPEAKER
-
-    def check(self) -> DeviceStatus:
-        kind = DeviceKind.SPEAKER
-        try:
-            if self._closed:
-                return DeviceStatus(self._id, kind, False, "设备已关闭 (device closed)")
-            sd = import_sounddevice()
-            _, info = find_device(sd, self.device, "output")
-            return DeviceStatus(
-                self._id,
-                kind,
-                True,
-                f"{info['name']}: {int(info['max_output_channels'])} outputs, "
-                f"{float(info['default_samplerate']):g} Hz",
-            )
-        except AudioUnavailable as exc:
-            return DeviceStatus(self._id, kind, False, str(exc))
-        except Exception as exc:
-            return DeviceStatus(self._id, kind, False, f"检测失败 (check failed): {exc!r}")
+    def _probe(self) -> DeviceStatus:
+        sd = import_sounddevice()
+        _, info = find_device(sd, self.device, "output")
+        return self.status(
+            True,
+            f"{info['name']}: {int(info['max_output_channels'])} outputs, "
+            f"{float(info['default_samplerate']):g} Hz",
+        )
 
     def play(self, samples: Samples, sample_rate: int) -> SoundDevicePlayback:
-        from devices.simulated.microphone import resample, to_mono_float32
+        from devices.simulated.microphone import to_mono_float32
 
-        if self._closed:
-            raise DeviceFault(self._id, "设备已关闭 (device closed)")
+        self._ensure_open()
         try:
             sd = import_sounddevice()
             index, info = find_device(sd, self.device, "output")
         except AudioUnavailable as exc:
-            raise DeviceFault(self._id, str(exc)) from exc
+            raise self.fault(str(exc)) from exc
         channels = self.channels or min(2, int(info["max_output_channels"]))
         mono = to_mono_float32(samples)
         rate = int(sample_rate)
@@ -480,6 +442,6 @@ class SoundDeviceSpeaker:
         return playback
 
     def close(self) -> None:
-        self._closed = True
+        super().close()
         for thread in self._threads:
             thread.join(timeout=1.0)

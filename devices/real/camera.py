@@ -23,8 +23,9 @@ import av
 import cv2
 import numpy as np
 
+from devices.base import DeviceBase
 from devices.clock import Clock
-from devices.interfaces import DeviceFault, DeviceKind, DeviceStatus
+from devices.interfaces import DeviceKind, DeviceStatus
 from devices.media import Image, VideoFrame
 
 LIVE_SCHEMES = ("rtsp", "rtsps", "http", "https", "udp", "rtp", "srt", "tcp", "rtmp")
@@ -54,7 +55,7 @@ class _StreamEnded(Exception):
     pass
 
 
-class OpenCVCamera:
+class OpenCVCamera(DeviceBase):
     """A camera by USB index (``0``, or ``"0"``), V4L2 device path (``/dev/v4l/by-id/…``), URL
     (``rtsp://…``, ``http://…``) or video file.
 
@@ -82,8 +83,7 @@ class OpenCVCamera:
     ) -> None:
         if isinstance(source, str) and source.strip().isdigit():
             source = int(source.strip())
-        self._id = device_id
-        self._kind = kind
+        super().__init__(device_id, kind)
         self.source = source
         self._clock = clock
         self._req_width = width
@@ -111,17 +111,8 @@ class OpenCVCamera:
         self._connects = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._closed = False
 
     # --- Device ------------------------------------------------------------------------------------
-
-    @property
-    def device_id(self) -> str:
-        return self._id
-
-    @property
-    def kind(self) -> DeviceKind:
-        return self._kind
 
     @property
     def width(self) -> int:
@@ -146,48 +137,33 @@ class OpenCVCamera:
 
     def start(self) -> None:
         """Start the reader thread (``read()`` and ``check()`` do it when needed)."""
-        if self._closed:
-            raise DeviceFault(self._id, "设备已关闭 (device closed)")
+        self._ensure_open()
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name=f"camera-{self._id}", daemon=True)
             self._thread.start()
 
-    def check(self) -> DeviceStatus:
-        try:
-            if self._closed:
-                return DeviceStatus(self._id, self._kind, False, "设备已关闭 (device closed)")
-            self.start()
-            deadline = time.monotonic() + min(self.timeout, 3.0)
-            with self._cond:
-                while self._latest_seq == 0 and time.monotonic() < deadline:
-                    self._cond.wait(deadline - time.monotonic())
-                age = time.monotonic() - self._latest_mono if self._latest_seq else None
-            src = redact(self.source)
-            if age is not None and age <= self.timeout:
-                size = f"{self._source_size[0]}×{self._source_size[1]}" if self._source_size else "?"
-                return DeviceStatus(
-                    self._id,
-                    self._kind,
-                    True,
-                    f"{src}: {size} @ {self._source_fps or 0:g} fps, "
-                    f"最新画面 {age:.1f} s 前 (last frame {age:.1f} s ago)",
-                )
-            why = self._last_error or "no frame yet"
-            if age is None:
-                return DeviceStatus(
-                    self._id, self._kind, False, f"摄像机无画面 (no video from camera) {src}: {why}"
-                )
-            return DeviceStatus(
-                self._id,
-                self._kind,
-                False,
-                f"摄像机画面中断 {age:.0f} s (no new frame for {age:.0f} s) {src}: {why}",
+    def _probe(self) -> DeviceStatus:
+        self.start()
+        deadline = time.monotonic() + min(self.timeout, 3.0)
+        with self._cond:
+            while self._latest_seq == 0 and time.monotonic() < deadline:
+                self._cond.wait(deadline - time.monotonic())
+            age = time.monotonic() - self._latest_mono if self._latest_seq else None
+        src = redact(self.source)
+        if age is not None and age <= self.timeout:
+            size = f"{self._source_size[0]}×{self._source_size[1]}" if self._source_size else "?"
+            return self.status(
+                True,
+                f"{src}: {size} @ {self._source_fps or 0:g} fps, "
+                f"最新画面 {age:.1f} s 前 (last frame {age:.1f} s ago)",
             )
-        except Exception as exc:
-            return DeviceStatus(self._id, self._kind, False, f"检测失败 (check failed): {exc!r}")
+        why = self._last_error or "no frame yet"
+        if age is None:
+            return self.status(False, f"摄像机无画面 (no video from camera) {src}: {why}")
+        return self.status(False, f"摄像机画面中断 {age:.0f} s (no new frame for {age:.0f} s) {src}: {why}")
 
     def close(self) -> None:
-        self._closed = True
+        super().close()
         self._stop.set()
         with self._cond:
             self._cond.notify_all()
@@ -203,14 +179,13 @@ class OpenCVCamera:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     why = self._last_error or "no frame"
-                    raise DeviceFault(
-                        self._id,
+                    raise self.fault(
                         f"{self.timeout:g} s 内无画面 (no frame within {self.timeout:g} s) from "
                         f"{redact(self.source)}: {why}",
                     )
                 self._cond.wait(remaining)
             if self._closed:
-                raise DeviceFault(self._id, "设备已关闭 (device closed)")
+                raise self.fault(self.closed_words)
             raw, t = self._latest, self._latest_t
             self._delivered_seq = self._latest_seq
         image = _as_image(raw)

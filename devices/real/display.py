@@ -19,9 +19,10 @@ from pathlib import Path
 
 import cv2
 
+from devices.base import DeviceBase
 from devices.clock import Clock
 from devices.fonts import FontNotFoundError, find_cjk_font, render_display_content
-from devices.interfaces import DeviceFault, DeviceKind, DeviceStatus, DisplayContent
+from devices.interfaces import DeviceKind, DeviceStatus, DisplayContent
 
 _PAGE = """<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>{title}</title>
@@ -39,12 +40,14 @@ setInterval(() => {{
 """
 
 
-class WindowDisplay:
+class WindowDisplay(DeviceBase):
     """A display that writes its current page to ``path`` (PNG) for a kiosk viewer.
 
     Also writes ``index.html`` (auto-reloading viewer) and ``current.json`` (title, text, hearing-clock
     t) beside it.
     """
+
+    plain_errors = (FontNotFoundError,)
 
     def __init__(
         self,
@@ -57,7 +60,7 @@ class WindowDisplay:
         font_path: str | os.PathLike[str] | None = None,
         write_html: bool = True,
     ) -> None:
-        self._id = device_id
+        super().__init__(device_id, DeviceKind.DISPLAY)
         self._clock = clock
         self.path = Path(path)
         self.width = width
@@ -66,43 +69,23 @@ class WindowDisplay:
         self.write_html = write_html
         self._lock = threading.Lock()
         self._shown = 0
-        self._closed = False
-
-    @property
-    def device_id(self) -> str:
-        return self._id
-
-    @property
-    def kind(self) -> DeviceKind:
-        return DeviceKind.DISPLAY
 
     @property
     def html_path(self) -> Path:
         return self.path.parent / "index.html"
 
-    def check(self) -> DeviceStatus:
-        kind = DeviceKind.DISPLAY
-        try:
-            if self._closed:
-                return DeviceStatus(self._id, kind, False, "设备已关闭 (device closed)")
-            find_cjk_font(self.font_path)
-            folder = self.path.parent
-            probe = folder
-            while not probe.exists() and probe != probe.parent:
-                probe = probe.parent
-            if not os.access(probe, os.W_OK):
-                return DeviceStatus(
-                    self._id, kind, False, f"显示目录不可写 (display folder not writable): {folder}"
-                )
-            return DeviceStatus(self._id, kind, True, f"{self.path} ({self.width}×{self.height})")
-        except FontNotFoundError as exc:
-            return DeviceStatus(self._id, kind, False, str(exc))
-        except Exception as exc:
-            return DeviceStatus(self._id, kind, False, f"检测失败 (check failed): {exc!r}")
+    def _probe(self) -> DeviceStatus:
+        find_cjk_font(self.font_path)
+        folder = self.path.parent
+        probe = folder
+        while not probe.exists() and probe != probe.parent:
+            probe = probe.parent
+        if not os.access(probe, os.W_OK):
+            return self.status(False, f"显示目录不可写 (display folder not writable): {folder}")
+        return self.status(True, f"{self.path} ({self.width}×{self.height})")
 
     def show(self, content: DisplayContent) -> None:
-        if self._closed:
-            raise DeviceFault(self._id, "设备已关闭 (device closed)")
+        self._ensure_open()
         t = self._clock.now()
         try:
             image = render_display_content(
@@ -133,13 +116,10 @@ class WindowDisplay:
                     self._replace(self.html_path, page.encode())
                 self._shown += 1
         except (OSError, FontNotFoundError) as exc:
-            raise DeviceFault(self._id, f"显示失败 (cannot update display): {exc}") from exc
+            raise self.fault(f"显示失败 (cannot update display): {exc}") from exc
 
     @staticmethod
     def _replace(path: Path, data: bytes) -> None:
         tmp = path.with_name(f".{path.name}.tmp")
         tmp.write_bytes(data)
         os.replace(tmp, path)
-
-    def close(self) -> None:
-        self._closed = True

@@ -12,7 +12,6 @@ from devices.simulated.microphone import (
     ClipLike,
     SimulatedMicrophone,
     mix_crosstalk,
-    resample,
     speech_spans,
 )
 from devices.simulated.room import (
@@ -50,6 +49,5 @@ __all__ = [
     "default_room_spec",
     "mic_id",
     "mix_crosstalk",
-    "resample",
     "speech_spans",
 ]

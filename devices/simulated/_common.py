@@ -1,13 +1,17 @@
-"""Shared pieces of the simulated devices: fault injection and small image helpers."""
+"""Shared pieces of the simulated devices: the fault-injecting device base and small image helpers."""
 
 from __future__ import annotations
 
 import threading
+from typing import ClassVar
 
 import cv2
 import numpy as np
 from cv2.typing import MatLike
 
+from devices.base import DeviceBase
+from devices.clock import Clock
+from devices.interfaces import DeviceKind, DeviceStatus
 from devices.media import Image
 
 DEFAULT_FAULT = "模拟故障 (simulated fault)"
@@ -60,10 +64,20 @@ class FaultInjection:
         return self.fault_between(t, t)
 
 
-class Faultable:
-    """Mixin giving a simulated device :meth:`break_` and :meth:`repair` (see :class:`FaultInjection`)."""
+class SimulatedDevice(DeviceBase):
+    """A simulated device on the hearing clock with fault injection (see :class:`FaultInjection`):
+    :meth:`break_` and :meth:`repair`, a scripted ``fail_between`` window, and the ``check()`` they
+    imply. Subclasses set :attr:`fault_words` and implement :meth:`_ready_detail`."""
 
-    _faults: FaultInjection
+    fault_words: ClassVar[str]
+    """What the device's faults say before the reason."""
+
+    def __init__(
+        self, device_id: str, kind: DeviceKind, clock: Clock, fail_between: tuple[float, float] | None
+    ) -> None:
+        super().__init__(device_id, kind)
+        self._clock = clock
+        self._faults = FaultInjection(fail_between)
 
     def break_(self, reason: str = DEFAULT_FAULT) -> None:
         """Simulate a failure from now until :meth:`repair`: reads raise :class:`DeviceFault`,
@@ -83,3 +97,20 @@ class Faultable:
         if window is not None and not window[0] < window[1]:
             raise ValueError(f"fail_between must be (t0, t1) with t0 < t1, got {window}")
         self._faults.fail_between = window
+
+    def _probe(self) -> DeviceStatus:
+        fault = self._faults.fault_at(self._clock.now())
+        if fault is not None:
+            return self.status(False, f"{self.fault_words}: {fault}")
+        return self.status(True, self._ready_detail())
+
+    def _ready_detail(self) -> str:
+        """The detail of a ready ``check()``."""
+        raise NotImplementedError
+
+    def _raise_if_faulty(self, t0: float, t1: float | None = None) -> None:
+        """Raise :class:`DeviceFault` when the device is broken now or the span [t0, t1) (the instant
+        ``t0`` when ``t1`` is omitted) meets the scripted window."""
+        fault = self._faults.fault_between(t0, t0 if t1 is None else t1)
+        if fault is not None:
+            raise self.fault(f"{self.fault_words}: {fault}")

@@ -6,14 +6,15 @@ import math
 import os
 import threading
 from collections.abc import Callable, Sequence
+from typing import ClassVar
 
 import cv2
 import numpy as np
 
 from devices.clock import Clock
-from devices.interfaces import DeviceFault, DeviceKind, DeviceStatus
+from devices.interfaces import DeviceKind
 from devices.media import Image, VideoFrame
-from devices.simulated._common import Faultable, FaultInjection, as_image
+from devices.simulated._common import SimulatedDevice, as_image
 from devices.simulated.scene import CameraView, Scene, SceneSeat, format_stamp
 
 SpeakingFn = Callable[[str, float], bool]
@@ -24,12 +25,12 @@ def _never_speaking(seat_id: str, t: float) -> bool:
     return False
 
 
-class PacedVideoSource(Faultable):
+class PacedVideoSource(SimulatedDevice):
     """Frame pacing, sensor noise, fault injection and ``check()`` shared by the simulated camera and
     the simulated face terminal. Subclasses set ``self.background`` and implement :meth:`_draw`."""
 
-    _kind: DeviceKind = DeviceKind.CAMERA
-    _fault_words = "摄像机无画面 (camera delivers no frames)"
+    KIND: ClassVar[DeviceKind] = DeviceKind.CAMERA
+    fault_words = "摄像机无画面 (camera delivers no frames)"
 
     background: Image
 
@@ -47,12 +48,10 @@ class PacedVideoSource(Faultable):
     ) -> None:
         if width <= 0 or height <= 0 or fps <= 0:
             raise ValueError(f"{device_id}: bad video format {width}x{height} @ {fps} fps")
-        self._id = device_id
-        self._clock = clock
+        super().__init__(device_id, self.KIND, clock, fail_between)
         self._width = width
         self._height = height
         self._fps = float(fps)
-        self._faults = FaultInjection(fail_between)
         self._noise_amplitude = max(0, min(40, int(noise)))
         self._rng = np.random.default_rng(seed)
         self._noise: Image | None = None
@@ -60,20 +59,11 @@ class PacedVideoSource(Faultable):
         self._next_k: int | None = None
         """Index of the next frame: its time is ``k / fps``."""
         self._lock = threading.Lock()
-        self._closed = False
         self.frames_read = 0
         self.frames_dropped = 0
         """Frames a slow reader missed (the simulated camera, like a real one, does not queue)."""
 
     # --- Device -----------------------------------------------------------------------------------
-
-    @property
-    def device_id(self) -> str:
-        return self._id
-
-    @property
-    def kind(self) -> DeviceKind:
-        return self._kind
 
     @property
     def width(self) -> int:
@@ -87,24 +77,8 @@ class PacedVideoSource(Faultable):
     def fps(self) -> float:
         return self._fps
 
-    def check(self) -> DeviceStatus:
-        try:
-            if self._closed:
-                return DeviceStatus(self._id, self._kind, False, "设备已关闭 (device closed)")
-            fault = self._faults.fault_at(self._clock.now())
-            if fault is not None:
-                return DeviceStatus(self._id, self._kind, False, f"{self._fault_words}: {fault}")
-            return DeviceStatus(
-                self._id,
-                self._kind,
-                True,
-                f"模拟画面 (simulated) {self._width}×{self._height} @ {self._fps:g} fps",
-            )
-        except Exception as exc:  # check() never raises
-            return DeviceStatus(self._id, self._kind, False, f"检测失败 (check failed): {exc!r}")
-
-    def close(self) -> None:
-        self._closed = True
+    def _ready_detail(self) -> str:
+        return f"模拟画面 (simulated) {self._width}×{self._height} @ {self._fps:g} fps"
 
     # --- frames -----------------------------------------------------------------------------------
 
@@ -115,8 +89,7 @@ class PacedVideoSource(Faultable):
         due frame (missed ones count in :attr:`frames_dropped`). While faulty, it still waits for the
         frame's due time, then raises :class:`DeviceFault`.
         """
-        if self._closed:
-            raise DeviceFault(self._id, "设备已关闭 (device closed)")
+        self._ensure_open()
         with self._lock:
             now = self._clock.now()
             if self._next_k is None:
@@ -128,9 +101,7 @@ class PacedVideoSource(Faultable):
             t = self._next_k / self._fps
             self._next_k += 1
         self._clock.sleep_until(t)
-        fault = self._faults.fault_at(t)
-        if fault is not None:
-            raise DeviceFault(self._id, f"{self._fault_words}: {fault}")
+        self._raise_if_faulty(t)
         self.frames_read += 1
         return VideoFrame(self.render(t), t)
 

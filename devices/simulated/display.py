@@ -10,19 +10,19 @@ import cv2
 
 from devices.clock import Clock
 from devices.fonts import render_display_content
-from devices.interfaces import DeviceFault, DeviceKind, DeviceStatus, DisplayContent
+from devices.interfaces import DeviceKind, DisplayContent
 from devices.media import Image
-from devices.simulated._common import Faultable, FaultInjection
-
-_FAULT_WORDS = "显示屏无响应 (display not responding)"
+from devices.simulated._common import SimulatedDevice
 
 
-class SimulatedDisplay(Faultable):
+class SimulatedDisplay(SimulatedDevice):
     """A display wall that records ``(t, DisplayContent)`` for every :meth:`show`.
 
     With ``out_dir`` each shown page is also written at once as ``NNNN-<t>s.png`` (rendered with the
     CJK font: title, wrapped text, picture) for inspection.
     """
+
+    fault_words = "显示屏无响应 (display not responding)"
 
     def __init__(
         self,
@@ -35,51 +35,21 @@ class SimulatedDisplay(Faultable):
         fail_between: tuple[float, float] | None = None,
         font_path: str | os.PathLike[str] | None = None,
     ) -> None:
-        self._id = device_id
-        self._clock = clock
+        super().__init__(device_id, DeviceKind.DISPLAY, clock, fail_between)
         self.width = width
         self.height = height
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.font_path = font_path
-        self._faults = FaultInjection(fail_between)
         self._lock = threading.Lock()
         self._shown: list[tuple[float, DisplayContent]] = []
-        self._closed = False
 
-    @property
-    def device_id(self) -> str:
-        return self._id
-
-    @property
-    def kind(self) -> DeviceKind:
-        return DeviceKind.DISPLAY
-
-    def check(self) -> DeviceStatus:
-        try:
-            if self._closed:
-                return DeviceStatus(self._id, DeviceKind.DISPLAY, False, "设备已关闭 (device closed)")
-            fault = self._faults.fault_at(self._clock.now())
-            if fault is not None:
-                return DeviceStatus(self._id, DeviceKind.DISPLAY, False, f"{_FAULT_WORDS}: {fault}")
-            return DeviceStatus(
-                self._id,
-                DeviceKind.DISPLAY,
-                True,
-                f"模拟显示屏 (simulated) {self.width}×{self.height}, {len(self._shown)} pages shown",
-            )
-        except Exception as exc:
-            return DeviceStatus(self._id, DeviceKind.DISPLAY, False, f"检测失败 (check failed): {exc!r}")
-
-    def close(self) -> None:
-        self._closed = True
+    def _ready_detail(self) -> str:
+        return f"模拟显示屏 (simulated) {self.width}×{self.height}, {len(self._shown)} pages shown"
 
     def show(self, content: DisplayContent) -> None:
-        if self._closed:
-            raise DeviceFault(self._id, "设备已关闭 (device closed)")
+        self._ensure_open()
         t = self._clock.now()
-        fault = self._faults.fault_at(t)
-        if fault is not None:
-            raise DeviceFault(self._id, f"{_FAULT_WORDS}: {fault}")
+        self._raise_if_faulty(t)
         with self._lock:
             index = len(self._shown)
             self._shown.append((t, content))

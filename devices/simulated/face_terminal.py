@@ -78,8 +78,8 @@ class SimulatedFaceTerminal(PacedVideoSource):
     visit lasts as long as the video when that is longer).
     """
 
-    _kind = DeviceKind.FACE_TERMINAL
-    _fault_words = "人脸核验终端无画面 (face terminal delivers no frames)"
+    KIND = DeviceKind.FACE_TERMINAL
+    fault_words = "人脸核验终端无画面 (face terminal delivers no frames)"
 
     def __init__(
         self,

@@ -8,14 +8,14 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal, NamedTuple
 
-import av
 import numpy as np
 import numpy.typing as npt
 
 from devices.clock import Clock
-from devices.interfaces import DeviceFault, DeviceKind, DeviceStatus
+from devices.interfaces import DeviceKind
 from devices.media import AudioChunk, Samples
-from devices.simulated._common import Faultable, FaultInjection
+from devices.resample import resample
+from devices.simulated._common import SimulatedDevice
 
 
 class Clip(NamedTuple):
@@ -34,8 +34,6 @@ class Clip(NamedTuple):
 
 ClipLike = Clip | tuple[float, Samples, int]
 
-_FAULT_WORDS = "麦克风无信号 (microphone delivers no audio)"
-
 
 def to_mono_float32(samples: npt.ArrayLike) -> Samples:
     """Mono float32 samples from an array that may be (n,), (n, channels) or integer PCM."""
@@ -47,22 +45,6 @@ def to_mono_float32(samples: npt.ArrayLike) -> Samples:
     elif a.ndim != 1:
         raise ValueError(f"audio must be 1-D or 2-D (samples, channels), got shape {a.shape}")
     return np.ascontiguousarray(a, dtype=np.float32)
-
-
-def resample(samples: Samples, from_rate: int, to_rate: int) -> Samples:
-    """Resample mono float32 audio with FFmpeg's resampler (libswresample, via PyAV)."""
-    samples = to_mono_float32(samples)
-    if from_rate == to_rate or len(samples) == 0:
-        return samples.copy()
-    frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="flt", layout="mono")
-    frame.sample_rate = from_rate
-    resampler = av.AudioResampler(format="flt", layout="mono", rate=to_rate)
-    out = [*resampler.resample(frame), *resampler.resample(None)]
-    result = np.concatenate([f.to_ndarray().reshape(-1) for f in out]) if out else np.zeros(0, np.float32)
-    expected = round(len(samples) * to_rate / from_rate)
-    if len(result) < expected:
-        result = np.pad(result, (0, expected - len(result)))
-    return np.ascontiguousarray(result[:expected], dtype=np.float32)
 
 
 def speech_spans(
@@ -124,7 +106,7 @@ class _Placed(NamedTuple):
     crosstalk: bool
 
 
-class SimulatedMicrophone(Faultable):
+class SimulatedMicrophone(SimulatedDevice):
     """One seat's microphone channel, playing back a schedule of clips on the hearing clock.
 
     Clips are resampled to ``sample_rate`` once, when added. ``noise_dbfs`` is the RMS level of the
@@ -132,6 +114,8 @@ class SimulatedMicrophone(Faultable):
     time always sounds the same. :meth:`read` blocks until the audio has been "captured" on the
     clock; consecutive reads are contiguous (the first starts at the clock's now).
     """
+
+    fault_words = "麦克风无信号 (microphone delivers no audio)"
 
     def __init__(
         self,
@@ -148,11 +132,9 @@ class SimulatedMicrophone(Faultable):
     ) -> None:
         if sample_rate <= 0:
             raise ValueError(f"{device_id}: sample_rate must be positive")
-        self._id = device_id
-        self._clock = clock
+        super().__init__(device_id, DeviceKind.MICROPHONE, clock, fail_between)
         self._rate = int(sample_rate)
         self.seat_id = seat_id
-        self._faults = FaultInjection(fail_between)
         self._noise = (
             None
             if noise_dbfs is None
@@ -164,40 +146,18 @@ class SimulatedMicrophone(Faultable):
         self._max_len = 0
         self._spans: list[tuple[float, float]] = []
         self._pos: int | None = None
-        self._closed = False
         self.add_clips(schedule)
 
     # --- Device -----------------------------------------------------------------------------------
 
     @property
-    def device_id(self) -> str:
-        return self._id
-
-    @property
-    def kind(self) -> DeviceKind:
-        return DeviceKind.MICROPHONE
-
-    @property
     def sample_rate(self) -> int:
         return self._rate
 
-    def check(self) -> DeviceStatus:
-        try:
-            if self._closed:
-                return DeviceStatus(self._id, DeviceKind.MICROPHONE, False, "设备已关闭 (device closed)")
-            fault = self._faults.fault_at(self._clock.now())
-            if fault is not None:
-                return DeviceStatus(self._id, DeviceKind.MICROPHONE, False, f"{_FAULT_WORDS}: {fault}")
-            with self._lock:
-                n = sum(1 for c in self._clips if not c.crosstalk)
-            return DeviceStatus(
-                self._id, DeviceKind.MICROPHONE, True, f"模拟麦克风 (simulated) {self._rate} Hz, {n} clips"
-            )
-        except Exception as exc:
-            return DeviceStatus(self._id, DeviceKind.MICROPHONE, False, f"检测失败 (check failed): {exc!r}")
-
-    def close(self) -> None:
-        self._closed = True
+    def _ready_detail(self) -> str:
+        with self._lock:
+            n = sum(1 for c in self._clips if not c.crosstalk)
+        return f"模拟麦克风 (simulated) {self._rate} Hz, {n} clips"
 
     # --- schedule ---------------------------------------------------------------------------------
 
@@ -262,8 +222,7 @@ class SimulatedMicrophone(Faultable):
         faulty the audio of the span is lost: the read waits for the span, then raises
         :class:`DeviceFault`.
         """
-        if self._closed:
-            raise DeviceFault(self._id, "设备已关闭 (device closed)")
+        self._ensure_open()
         n = max(1, round(seconds * self._rate))
         with self._lock:
             if self._pos is None:
@@ -272,9 +231,7 @@ class SimulatedMicrophone(Faultable):
             b = a + n
             self._pos = b
         self._clock.sleep_until(b / self._rate)
-        fault = self._faults.fault_between(a / self._rate, b / self._rate)
-        if fault is not None:
-            raise DeviceFault(self._id, f"{_FAULT_WORDS}: {fault}")
+        self._raise_if_faulty(a / self._rate, b / self._rate)
         return AudioChunk(self._mix(a, b), self._rate, a / self._rate)
 
 

@@ -12,12 +12,11 @@ import numpy as np
 import soundfile as sf
 
 from devices.clock import Clock
-from devices.interfaces import DeviceFault, DeviceKind, DeviceStatus
+from devices.interfaces import DeviceKind
 from devices.media import Samples
-from devices.simulated._common import Faultable, FaultInjection
-from devices.simulated.microphone import Clip, SimulatedMicrophone, resample, to_mono_float32
-
-_FAULT_WORDS = "扬声器无响应 (speaker not responding)"
+from devices.resample import resample
+from devices.simulated._common import SimulatedDevice
+from devices.simulated.microphone import Clip, SimulatedMicrophone, to_mono_float32
 
 
 class PlayedAudio(NamedTuple):
@@ -50,12 +49,14 @@ class SimulatedPlayback:
         self._clock.sleep_until(self._started_at + self._duration)
 
 
-class SimulatedSpeaker(Faultable):
+class SimulatedSpeaker(SimulatedDevice):
     """A loudspeaker that records every :meth:`play` as :class:`PlayedAudio`.
 
     With ``feed_microphones=True`` what it plays is also heard by ``microphones`` (room acoustics),
     ``feed_gain_db`` quieter and marked as crosstalk (it does not make a seat "speaking").
     """
+
+    fault_words = "扬声器无响应 (speaker not responding)"
 
     def __init__(
         self,
@@ -67,49 +68,22 @@ class SimulatedSpeaker(Faultable):
         feed_gain_db: float = -20.0,
         fail_between: tuple[float, float] | None = None,
     ) -> None:
-        self._id = device_id
-        self._clock = clock
+        super().__init__(device_id, DeviceKind.SPEAKER, clock, fail_between)
         self.microphones = list(microphones)
         self.feed_microphones = feed_microphones
         self.feed_gain_db = feed_gain_db
-        self._faults = FaultInjection(fail_between)
         self._lock = threading.Lock()
         self._played: list[PlayedAudio] = []
-        self._closed = False
 
-    @property
-    def device_id(self) -> str:
-        return self._id
-
-    @property
-    def kind(self) -> DeviceKind:
-        return DeviceKind.SPEAKER
-
-    def check(self) -> DeviceStatus:
-        try:
-            if self._closed:
-                return DeviceStatus(self._id, DeviceKind.SPEAKER, False, "设备已关闭 (device closed)")
-            fault = self._faults.fault_at(self._clock.now())
-            if fault is not None:
-                return DeviceStatus(self._id, DeviceKind.SPEAKER, False, f"{_FAULT_WORDS}: {fault}")
-            return DeviceStatus(
-                self._id, DeviceKind.SPEAKER, True, f"模拟扬声器 (simulated), {len(self._played)} played"
-            )
-        except Exception as exc:
-            return DeviceStatus(self._id, DeviceKind.SPEAKER, False, f"检测失败 (check failed): {exc!r}")
-
-    def close(self) -> None:
-        self._closed = True
+    def _ready_detail(self) -> str:
+        return f"模拟扬声器 (simulated), {len(self._played)} played"
 
     def play(self, samples: Samples, sample_rate: int) -> SimulatedPlayback:
-        if self._closed:
-            raise DeviceFault(self._id, "设备已关闭 (device closed)")
+        self._ensure_open()
         if sample_rate <= 0:
             raise ValueError(f"{self._id}: sample_rate must be positive, got {sample_rate}")
         t = self._clock.now()
-        fault = self._faults.fault_at(t)
-        if fault is not None:
-            raise DeviceFault(self._id, f"{_FAULT_WORDS}: {fault}")
+        self._raise_if_faulty(t)
         mono = to_mono_float32(samples).copy()
         with self._lock:
             self._played.append(PlayedAudio(t, mono, int(sample_rate)))

@@ -20,7 +20,7 @@ from court.db.models import Utterance
 from court.live.transcription import HearingTranscription, channels_for, vocabulary_for
 from devices.clock import ScaledClock
 from devices.media import AudioChunk
-from devices.simulated.microphone import resample
+from devices.resample import resample
 from devices.tts import MandarinSynthesizer, voice_for_role
 from transcripts.text import cer
 

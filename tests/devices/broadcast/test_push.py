@@ -33,7 +33,7 @@ def dominant_frequency(samples: Samples, rate: int) -> float:
 
 def test_camera_letterboxes_any_size_and_stamps_on_the_hearing_clock() -> None:
     clock = ManualClock(42.0)
-    cam = PushCamera("remote-applicant-cam", clock, width=640, height=480)
+    cam = PushCamera("remote-applicant-cam", clock, width=640, height=480, real_clock=clock)
     as_camera: Camera = cam  # satisfies the protocol (checked by mypy)
     assert as_camera.fps == 25.0
     cam.push(picture(1280, 720))  # 16:9 into 4:3: bars top and bottom
@@ -46,7 +46,6 @@ def test_camera_letterboxes_any_size_and_stamps_on_the_hearing_clock() -> None:
     bar = int(np.flatnonzero(frame.image[:, 320, 1])[0])
     assert bar == 60  # 640x360 centred in 480 rows
 
-    time.sleep(0.05)  # past the thinning interval
     clock.t = 43.0
     cam.push(picture(320, 480))  # taller: bars left and right
     frame = cam.read()
@@ -62,52 +61,70 @@ def test_letterbox_same_size_is_a_copy_of_the_picture() -> None:
 
 
 def test_camera_faults_when_starved_and_resumes_with_the_next_push() -> None:
-    cam = PushCamera("remote-cam", ManualClock(), stale_seconds=0.3)
-    t0 = time.monotonic()
-    with pytest.raises(DeviceFault, match=r"远程画面中断.*no video from the remote party"):
+    real = ManualClock(0.0)
+    cam = PushCamera("remote-cam", ManualClock(), stale_seconds=2.0, real_clock=real)
+    real.t = 1.99
+    assert cam.check().ready  # not starved yet
+    # A reader waits for a push until the far end counts as stale, then faults.
+    with pytest.raises(DeviceFault, match=r"远程画面中断.*no video from the remote party yet"):
         cam.read()
-    assert 0.25 <= time.monotonic() - t0 < 1.0
+    assert real.t == 2.0
     assert not cam.check().ready
     assert "no video" in cam.check().detail
     # Still starved: the capture loop's retry faults at once instead of blocking again.
-    t0 = time.monotonic()
     with pytest.raises(DeviceFault):
         cam.read()
-    assert time.monotonic() - t0 < 0.1
+    assert real.t == 2.0
 
+    cam.push(picture(640, 480))
+    assert cam.check().ready
+    cam.read()
     # A reader blocked on the camera gets the frame as soon as it is pushed.
     got: list[float] = []
     reader = threading.Thread(target=lambda: got.append(cam.read().t))
-    cam2 = cam
-    cam2.push(picture(640, 480))
     reader.start()
+    cam.push(picture(640, 480))
     reader.join(2)
     assert got and cam.check().ready
+    assert real.t == 2.0  # the reader never timed out
+
+
+def test_camera_staleness_is_real_time_by_default() -> None:
+    # The hearing clock never moves here: only real time makes the far end stale.
+    cam = PushCamera("remote-cam", ManualClock(), stale_seconds=0.05)
+    t0 = time.monotonic()
+    with pytest.raises(DeviceFault, match="no video from the remote party yet"):
+        cam.read()
+    assert 0.04 <= time.monotonic() - t0 < 1.0
 
 
 def test_camera_detach_faults_at_once_until_pushes_resume() -> None:
-    cam = PushCamera("remote-cam", ManualClock(), stale_seconds=5.0)
+    real = ManualClock(0.0)
+    cam = PushCamera("remote-cam", ManualClock(), stale_seconds=5.0, real_clock=real)
     cam.push(picture(640, 480))
     cam.detach("远程连接失败 (WebRTC connection failed)")
-    t0 = time.monotonic()
     with pytest.raises(DeviceFault, match="connection failed"):
         cam.read()  # the frame pushed before the detach is discarded, no waiting
-    assert time.monotonic() - t0 < 0.1
+    assert real.t == 0.0
     assert "connection failed" in cam.check().detail
     cam.push(picture(640, 480))
     assert cam.read().width == 640
 
 
 def test_camera_thins_pushes_faster_than_its_fps_and_close_ends_it() -> None:
-    cam = PushCamera("remote-cam", ManualClock(), fps=25.0)
+    real = ManualClock(0.0)
+    cam = PushCamera("remote-cam", ManualClock(), fps=25.0, real_clock=real)
     image = picture(640, 480)
-    t0 = time.monotonic()
     for _ in range(40):
-        cam.push(image)  # a burst within a few milliseconds
-    earned = (time.monotonic() - t0) * 25
+        cam.push(image)  # a burst at one instant
     # Half a second's worth of frames (12.5) is accepted as jitter; the rest is over the rate.
     assert cam.pushed == 40
-    assert 27 - earned - 1 <= cam.thinned <= 28
+    assert cam.thinned == 28
+    real.t += 0.04  # one frame interval earns one frame
+    cam.push(image)
+    assert cam.thinned == 28
+    cam.push(image)
+    assert cam.thinned == 29
     cam.read()
     cam.close()
     with pytest.raises(DeviceFault, match="closed"):
@@ -139,7 +156,7 @@ def push_realtime(
 
 def test_microphone_downmixes_and_resamples_48k_stereo_to_16k_mono() -> None:
     clock = ManualClock(10.0)
-    mic = PushMicrophone("remote-mic", clock)
+    mic = PushMicrophone("remote-mic", clock, real_clock=clock)
     as_mic: Microphone = mic
     assert as_mic.sample_rate == 16000
     rate, seconds, freq = 48000, 1.0, 440.0
@@ -161,7 +178,7 @@ def test_microphone_downmixes_and_resamples_48k_stereo_to_16k_mono() -> None:
 
 def test_microphone_takes_interleaved_int16() -> None:
     clock = ManualClock()
-    mic = PushMicrophone("remote-mic", clock)
+    mic = PushMicrophone("remote-mic", clock, real_clock=clock)
     rate = 16000
     t = np.arange(rate // 2) / rate
     tone = (12000 * np.sin(2 * np.pi * 1000 * t)).astype(np.int16)
@@ -179,14 +196,14 @@ def test_microphone_takes_interleaved_int16() -> None:
 
 
 def test_microphone_faults_when_starved_then_restarts_a_fresh_run() -> None:
-    clock = ManualClock(5.0)
-    mic = PushMicrophone("remote-mic", clock, stale_seconds=0.3)
+    clock = ManualClock(5.0)  # a live hearing: the hearing clock is real time
+    mic = PushMicrophone("remote-mic", clock, stale_seconds=0.3, real_clock=clock)
     clock.t += 0.05
     mic.push(np.zeros(800, np.float32), 16000)  # 50 ms, then nothing
-    t0 = time.monotonic()
+    clock.t += 0.29
     with pytest.raises(DeviceFault, match=r"远程声音中断.*no audio from the remote party"):
-        mic.read(0.1)
-    assert 0.25 <= time.monotonic() - t0 < 1.0
+        mic.read(0.1)  # waits for the rest until the far end is stale
+    assert clock.t == pytest.approx(5.35)
     assert not mic.check().ready
 
     clock.t = 20.0
@@ -198,14 +215,14 @@ def test_microphone_faults_when_starved_then_restarts_a_fresh_run() -> None:
 
 def test_microphone_detach_faults_at_once_and_resumes() -> None:
     clock = ManualClock()
-    mic = PushMicrophone("remote-mic", clock, stale_seconds=5.0)
+    mic = PushMicrophone("remote-mic", clock, stale_seconds=5.0, real_clock=clock)
     clock.t += 0.1
     mic.push(np.zeros(1600, np.float32), 16000)
     mic.detach("远程连接已断开 (WebRTC connection closed)")
-    t0 = time.monotonic()
+    t = clock.t
     with pytest.raises(DeviceFault, match="connection closed"):
         mic.read(0.1)
-    assert time.monotonic() - t0 < 0.1
+    assert clock.t == t  # no waiting
     clock.t += 0.1
     mic.push(np.zeros(1600, np.float32), 16000)
     assert len(mic.read(0.1).samples) == 1600
@@ -217,12 +234,12 @@ def test_microphone_detach_faults_at_once_and_resumes() -> None:
 
 def test_microphone_fills_a_network_stall_with_silence_and_drops_the_late_burst() -> None:
     clock = ManualClock(0.0)
-    mic = PushMicrophone("remote-mic", clock, drift_seconds=0.3)
+    mic = PushMicrophone("remote-mic", clock, drift_seconds=0.3, real_clock=clock)
     block = np.full(320, 0.5, np.float32)
     for _ in range(10):
         clock.t += 0.02
         mic.push(block, 16000)
-    clock.t += 1.0  # one second with nothing (below the stale limit in real time)
+    clock.t += 1.0  # one second with nothing (below the stale limit)
     mic.push(block, 16000)
     assert mic.silence_filled == pytest.approx(0.98, abs=0.001)  # the gap before the new block
     # The stalled packets arrive in a burst: they are behind the times, dropped.

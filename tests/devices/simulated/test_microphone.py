@@ -9,7 +9,8 @@ import pytest
 
 from devices.clock import ScaledClock
 from devices.interfaces import Device, DeviceFault, DeviceKind, Microphone
-from devices.simulated import Clip, SimulatedMicrophone, mix_crosstalk, resample, speech_spans
+from devices.resample import resample
+from devices.simulated import Clip, SimulatedMicrophone, mix_crosstalk, speech_spans
 
 
 def tone(seconds: float, rate: int, freq: float = 440.0, level: float = 0.3) -> np.ndarray:
