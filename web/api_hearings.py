@@ -20,7 +20,7 @@ from court.core.events import EventType
 from court.core.lifecycle import Phase
 from court.core.timeline import TimelineEvent, read_events
 from court.db.models import Attendance, Hearing
-from court.live.host import HearingHost
+from court.host.host import HearingHost
 from web.context import ServerContext
 from web.security import AnyPrincipal, ApiError, Clerk, check_hearing, context
 

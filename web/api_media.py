@@ -17,9 +17,9 @@ from pydantic import BaseModel, Field
 from court.access.principals import AccessRole
 from court.attendance.enrolment import load_templates
 from court.attendance.face_check import face_settings, verify_remote
-from court.live.caucus import GatedAudio
-from court.live.host import HearingHost, HostStatus
-from court.live.lobby import RemoteParty
+from court.host.caucus import GatedAudio
+from court.host.host import HearingHost, HostStatus
+from court.host.lobby import RemoteParty
 from devices.broadcast.rtc import RtcHub
 from devices.broadcast.rtc_sdp import RtcError
 from devices.face.liveness import LivenessCheck

@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from court.live.errors import HostError
+from court.host.errors import HostError
 from web import api_auth, api_evidence, api_hearings, api_media, api_record, api_settlement, pages, public
 from web.context import ServerContext
 from web.security import ApiError

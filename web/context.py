@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from court.access.accounts import Accounts
 from court.config import Config
-from court.live.hosts import HearingHosts
+from court.host.registry import HearingHosts
 
 
 @dataclass

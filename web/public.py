@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
-from court.live.host import HearingHost, HostStatus
+from court.host.host import HearingHost, HostStatus
 from devices.broadcast.hls import HlsPublisher
 from devices.broadcast.relay import HlsPushRelay
 from web.context import ServerContext

@@ -12,7 +12,7 @@ from court.access.principals import AccessRole
 from court.config import Config
 from court.db.engine import DATABASE_URL_ENV, open_store
 from court.demo.seed import has_hearings, seed_cases
-from court.live.hosts import HearingHosts
+from court.host.registry import HearingHosts
 from court.record.bilu import default_key_path
 from web.context import ServerContext
 

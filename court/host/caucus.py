@@ -14,9 +14,9 @@ import numpy as np
 
 from court.core.events import EventType
 from court.core.timeline import Timeline
+from court.host.errors import HostError
+from court.host.lobby import RemoteParty
 from court.live.assembly import AssembledHearing
-from court.live.errors import HostError
-from court.live.lobby import RemoteParty
 from devices.broadcast.mix import AudioSubscription
 from devices.clock import Clock
 from devices.media import AudioChunk

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from court.live.errors import HostError
+from court.host.errors import HostError
 from court.live.program import LiveProgram
 
 

@@ -19,9 +19,9 @@ from court.attendance.arrivals import Arrival
 from court.core.cases import ParticipantInfo
 from court.core.events import EventType
 from court.core.timeline import Timeline
+from court.host.errors import HostError
+from court.host.lobby import Lobby, RemoteState
 from court.live.assembly import AssembledHearing
-from court.live.errors import HostError
-from court.live.lobby import Lobby, RemoteState
 from devices.clock import Clock
 
 if TYPE_CHECKING:

@@ -2,12 +2,12 @@
 program feed) driven by the clerk's console, and the remote parties joining over the network.
 
 The host is the facade the web layer talks to; it takes and gives plain values and raises
-:class:`~court.live.errors.HostError` for what cannot be done now. Every fact goes to the hearing's
+:class:`~court.host.errors.HostError` for what cannot be done now. Every fact goes to the hearing's
 timeline first, through one :class:`Timeline` shared with the session, so the console, the 笔录 and
 the recording index all read the same record. The jobs live beside it: the remote parties' lobby
-(:mod:`court.live.lobby`), attendance at the start (:mod:`court.live.door`), the caucus
-(:mod:`court.live.caucus`), director and masks (:mod:`court.live.directing`), evidence on the room
-display (:mod:`court.live.evidence_display`) and the way back after a restart
+(:mod:`court.host.lobby`), attendance at the start (:mod:`court.host.door`), the caucus
+(:mod:`court.host.caucus`), director and masks (:mod:`court.host.directing`), evidence on the room
+display (:mod:`court.host.evidence_display`) and the way back after a restart
 (:mod:`court.live.recovery`).
 """
 
@@ -30,13 +30,14 @@ from court.core.cases import HearingInfo, ParticipantInfo, load_hearing, set_clo
 from court.core.events import EventType
 from court.core.lifecycle import HearingState, InvalidTransition, Lifecycle, Phase
 from court.core.timeline import Timeline, TimelineEvent, read_events
-from court.live import directing, recovery
+from court.host import directing
+from court.host.caucus import Caucus, GatedAudio
+from court.host.door import DoorAttendance
+from court.host.errors import HostError
+from court.host.evidence_display import evidence_content
+from court.host.lobby import Lobby, LobbyRefused, RemoteParty, wire
+from court.live import recovery
 from court.live.assembly import AssembledHearing, assemble_hearing, build_announcement
-from court.live.caucus import Caucus, GatedAudio
-from court.live.door import DoorAttendance
-from court.live.errors import HostError
-from court.live.evidence_display import evidence_content
-from court.live.lobby import Lobby, LobbyRefused, RemoteParty, wire
 from court.live.session import HearingSession, StartupFailed
 from court.record.bilu import Bilu, lock_if_closed
 from court.record.evidence import EvidenceInfo
@@ -432,7 +433,7 @@ class HearingHost:
     # -- mediation: the private talk with one side -----------------------------------------------------
 
     def start_caucus(self, side: str, *, actor: str) -> None:
-        """背靠背 with ``side`` (applicant or respondent): see :mod:`court.live.caucus`."""
+        """背靠背 with ``side`` (applicant or respondent): see :mod:`court.host.caucus`."""
         self.caucus.start(side, self._running, actor=actor)
 
     def end_caucus(self, *, actor: str) -> None:

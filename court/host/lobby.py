@@ -102,7 +102,7 @@ NOT_ADMITTED = "书记员尚未准许入庭，请在等候室等候 (wait to be 
 
 class LobbyRefused(Exception):
     """A lobby command the party's current state does not allow. ``code`` and ``message`` are what
-    the web API answers (the host turns this into its :class:`~court.live.errors.HostError`)."""
+    the web API answers (the host turns this into its :class:`~court.host.errors.HostError`)."""
 
     def __init__(self, action: LobbyAction, state: RemoteState, code: str, message: str) -> None:
         super().__init__(f"cannot {action.value} while the party is {state.value} ({state.label}): {message}")

@@ -1,4 +1,4 @@
-"""The hearings running in this server process: one :class:`~court.live.host.HearingHost` each."""
+"""The hearings running in this server process: one :class:`~court.host.host.HearingHost` each."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from court.config import Config
-from court.live.host import HearingHost
+from court.host.host import HearingHost
 
 
 class HearingHosts:

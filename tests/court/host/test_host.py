@@ -21,9 +21,9 @@ from court.core.events import EventType
 from court.core.lifecycle import HearingState, Phase
 from court.core.roles import Role
 from court.core.timeline import Timeline, TimelineEvent
-from court.live.errors import HostError
-from court.live.host import HearingHost, HostStatus
-from court.live.lobby import RemoteParty, RemoteState
+from court.host.errors import HostError
+from court.host.host import HearingHost, HostStatus
+from court.host.lobby import RemoteParty, RemoteState
 from devices.clock import ScaledClock
 from devices.recording import verify_recording
 from tests.court.helpers import write_test_config

@@ -13,9 +13,9 @@ from court.config import load_config
 from court.core.cases import NewParticipant, ParticipantInfo, create_case, create_hearing
 from court.core.events import EventType
 from court.core.roles import Role
-from court.live.errors import HostError
-from court.live.host import HearingHost
-from court.live.lobby import (
+from court.host.errors import HostError
+from court.host.host import HearingHost
+from court.host.lobby import (
     TRANSITIONS,
     Lobby,
     LobbyAction,
