@@ -75,6 +75,27 @@ class DeviceBase:
             raise self.fault(self.closed_words)
 
 
+class FixedPicture:
+    """Width, height and frame rate of a camera whose picture format is set when it is built (the
+    program feed, a simulated camera, a camera fed by a browser): the ``Camera`` geometry in one place."""
+
+    _width: int
+    _height: int
+    _fps: float
+
+    @property
+    def width(self) -> int:
+        return self._width
+
+    @property
+    def height(self) -> int:
+        return self._height
+
+    @property
+    def fps(self) -> float:
+        return self._fps
+
+
 def _satisfies_protocol(device: DeviceBase) -> Device:
     # Never called: mypy checks here that DeviceBase is a Device.
     return device

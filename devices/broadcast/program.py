@@ -32,7 +32,7 @@ import numpy.typing as npt
 from PIL import Image as PILImage
 from PIL import ImageDraw
 
-from devices.base import DeviceBase
+from devices.base import DeviceBase, FixedPicture
 from devices.clock import Clock
 from devices.fonts import load_font
 from devices.interfaces import DeviceKind, DeviceStatus
@@ -209,7 +209,7 @@ class Subscription:
         self._feed._unsubscribe(self)
 
 
-class ProgramFeed(DeviceBase):
+class ProgramFeed(DeviceBase, FixedPicture):
     """The program compositor, read as a camera (see the module doc)."""
 
     closed_words = "合成画面已关闭 (program feed closed)"
@@ -288,18 +288,6 @@ class ProgramFeed(DeviceBase):
         )
 
     # -- Device / Camera -----------------------------------------------------------------------------
-
-    @property
-    def width(self) -> int:
-        return self._width
-
-    @property
-    def height(self) -> int:
-        return self._height
-
-    @property
-    def fps(self) -> float:
-        return self._fps
 
     def _probe(self) -> DeviceStatus:
         return self.status(

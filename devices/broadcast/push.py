@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from devices.base import DeviceBase
+from devices.base import DeviceBase, FixedPicture
 from devices.clock import Clock, WallClock
 from devices.interfaces import DeviceKind, DeviceStatus
 from devices.media import AudioChunk, Image, Samples, VideoFrame
@@ -125,7 +125,7 @@ class _PushDevice(DeviceBase):
             self._real.sleep_until(deadline)
 
 
-class PushCamera(_PushDevice):
+class PushCamera(_PushDevice, FixedPicture):
     """A :class:`~devices.interfaces.Camera` fed by :meth:`push` (see the module doc).
 
     Pushed pictures of any size are letterboxed to the declared ``width``×``height`` so the
@@ -164,18 +164,6 @@ class PushCamera(_PushDevice):
 
     KIND = DeviceKind.CAMERA
     MEDIA = ("画面", "video")
-
-    @property
-    def width(self) -> int:
-        return self._width
-
-    @property
-    def height(self) -> int:
-        return self._height
-
-    @property
-    def fps(self) -> float:
-        return self._fps
 
     def _ready_detail(self, age: float) -> str:
         return f"远程画面 (remote video) {self._width}x{self._height}, last frame {age:.1f} s ago"

@@ -11,6 +11,7 @@ from typing import ClassVar
 import cv2
 import numpy as np
 
+from devices.base import FixedPicture
 from devices.clock import Clock
 from devices.interfaces import DeviceKind
 from devices.media import Image, VideoFrame
@@ -25,7 +26,7 @@ def _never_speaking(seat_id: str, t: float) -> bool:
     return False
 
 
-class PacedVideoSource(SimulatedDevice):
+class PacedVideoSource(SimulatedDevice, FixedPicture):
     """Frame pacing, sensor noise, fault injection and ``check()`` shared by the simulated camera and
     the simulated face terminal. Subclasses set ``self.background`` and implement :meth:`_draw`."""
 
@@ -64,18 +65,6 @@ class PacedVideoSource(SimulatedDevice):
         """Frames a slow reader missed (the simulated camera, like a real one, does not queue)."""
 
     # --- Device -----------------------------------------------------------------------------------
-
-    @property
-    def width(self) -> int:
-        return self._width
-
-    @property
-    def height(self) -> int:
-        return self._height
-
-    @property
-    def fps(self) -> float:
-        return self._fps
 
     def _ready_detail(self) -> str:
         return f"模拟画面 (simulated) {self._width}×{self._height} @ {self._fps:g} fps"
