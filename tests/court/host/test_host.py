@@ -7,7 +7,7 @@ timeout) or for hearing time on that clock, never for a fixed stretch of wall ti
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -35,15 +35,6 @@ def config(tmp_path: Path, model_cache: Path) -> Config:
     recording = replace(loaded.recording, root=tmp_path / "recording", backup=tmp_path / "backup")
     transcription = replace(loaded.transcription, enabled=False)
     return replace(loaded, recording=recording, transcription=transcription)
-
-
-@pytest.fixture
-def sqlite_sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    from court.db.engine import close_store, open_store
-
-    factory = open_store(f"sqlite:///{tmp_path / 'court.db'}")
-    yield factory
-    close_store(factory)
 
 
 def _hearing(sessions: sessionmaker[Session], config: Config, *, livestream: bool = False) -> int:

@@ -132,15 +132,6 @@ def test_only_the_checked_login_session_connects(lobby: Lobby) -> None:
     assert lobby.state(7) is S.ADMITTED
 
 
-@pytest.fixture
-def sqlite_sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    from court.db.engine import close_store, open_store
-
-    factory = open_store(f"sqlite:///{tmp_path / 'court.db'}")
-    yield factory
-    close_store(factory)
-
-
 def test_the_host_answers_refusals_with_its_codes(
     sqlite_sessions: sessionmaker[Session], tmp_path: Path, model_cache: Path
 ) -> None:

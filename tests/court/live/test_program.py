@@ -6,9 +6,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -20,29 +18,16 @@ from court.core.cases import NewParticipant, create_case, create_hearing, load_h
 from court.core.events import EventType
 from court.core.roles import Role
 from court.core.timeline import Timeline, TimelineEvent
+from court.live.assembly import assemble_hearing, build_announcement
 from court.live.director import DirectorError
 from court.live.program import LiveProgram, program_time_text, room_speakers
-from court.live.recording import HearingRecording
-from court.live.room import SimulationInputs, build_room
+from court.live.room import SimulationInputs
 from devices.broadcast.program import PROGRAM_SOURCE, WHOLE_FEED, MaskMode
 from devices.clock import ScaledClock
 from devices.media import VideoFrame
 from devices.vad import SileroVad
 from tests.court.helpers import write_test_config
-
-
-class FixedClock:
-    def __init__(self, t: float = 0.0) -> None:
-        self.t = t
-
-    def now(self) -> float:
-        return self.t
-
-    def wall(self, t: float | None = None) -> datetime:
-        return datetime(2026, 3, 15, 1, 0, tzinfo=UTC) + timedelta(seconds=self.t if t is None else t)
-
-    def sleep_until(self, t: float) -> None:
-        self.t = max(self.t, t)
+from tests.devices.clocks import ManualClock
 
 
 @pytest.fixture(scope="module")
@@ -55,15 +40,6 @@ def config(tmp_path: Path, model_cache: Path) -> Config:
     loaded = load_config(write_test_config(tmp_path, model_cache, segment_seconds=1.0))
     recording = replace(loaded.recording, root=tmp_path / "recording", backup=tmp_path / "backup")
     return replace(loaded, recording=recording)
-
-
-@pytest.fixture
-def sqlite_sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    from court.db.engine import close_store, open_store
-
-    factory = open_store(f"sqlite:///{tmp_path / 'court.db'}")
-    yield factory
-    close_store(factory)
 
 
 def hearing_id(sessions: sessionmaker[Session], config: Config) -> int:
@@ -98,7 +74,7 @@ def test_captions_name_the_role_and_the_person(
     speakers = {s.key: s for s in room_speakers(config.room, hearing)}
     assert speakers["applicant"].label == "申请人 张伟" and speakers["applicant"].camera == "cam-applicant"
     assert speakers["clerk"].label == "书记员", "a seat nobody sits at keeps the role"
-    clock = FixedClock(3725.0)
+    clock = ManualClock(3725.0)
     assert program_time_text(clock)(3725.0).endswith("T+01:02:05")
 
 
@@ -106,7 +82,7 @@ def test_cuts_modes_faults_and_masks_are_in_the_timeline(
     sqlite_sessions: sessionmaker[Session], config: Config, vad: SileroVad, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     hid = hearing_id(sqlite_sessions, config)
-    clock = FixedClock(0.0)
+    clock = ManualClock(0.0)
     live = LiveProgram(config, clock, hearing=load_hearing(sqlite_sessions, hid), vad=vad)
     assert live.sources() == {PROGRAM_SOURCE: live.feed}
     assert live.activity in live.consumers()
@@ -207,27 +183,28 @@ def test_the_recording_holds_the_program_and_cuts_follow_real_speech(
         voice_for_role("applicant"),
     )
     clock = ScaledClock(speed=3.0)
-    devices, room = build_room(config, clock, SimulationInputs(names={"applicant": "张伟"}))
-    assert room is not None
-    live = LiveProgram(config, clock, hearing=load_hearing(sqlite_sessions, hid), vad=vad)
-    recording = HearingRecording(
-        config.recording.root,
-        None,
-        cameras=devices.cameras,
-        microphones=devices.microphones,
-        clock=clock,
-        segment_seconds=config.recording.segment_seconds,
-        live=live,
+    # The room and recording as the demo and the server build them, without recognition: the director
+    # hears the applicant's microphone, which is what is under test.
+    quiet = replace(config, transcription=replace(config.transcription, enabled=False))
+    assembled = assemble_hearing(
+        sqlite_sessions,
+        hid,
+        quiet,
+        clock,
+        build_announcement(quiet),
+        simulation=SimulationInputs(names={"applicant": "张伟"}),
     )
-    timeline = Timeline(sqlite_sessions, hid, clock)
+    session, room = assembled.session, assembled.simulated
+    assert room is not None
+    timeline = session.timeline
     try:
-        recording.start(timeline)
+        session.recording.start(timeline)
         start = clock.now() + 1.0
         room.microphone("applicant").add_clip(start, line.samples, line.sample_rate)
         clock.sleep_until(start + line.duration + 0.5)
     finally:
-        recording.stop("test over")
-        devices.close()
+        session.recording.stop("test over")
+        session.devices.close()
     cuts = [e for e in timeline.events() if e.type == EventType.CAMERA_CUT]
     assert cuts[0].payload["rule"] == "start"
     taken = [c for c in cuts if c.payload["camera"] == "cam-applicant"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -31,15 +30,6 @@ def config(tmp_path: Path, model_cache: Path) -> Config:
     # The start's order and faults are under test here, not the live transcript.
     transcription = replace(loaded.transcription, enabled=False)
     return replace(loaded, recording=recording, transcription=transcription)
-
-
-@pytest.fixture
-def sqlite_sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    from court.db.engine import close_store, open_store
-
-    factory = open_store(f"sqlite:///{tmp_path / 'court.db'}")
-    yield factory
-    close_store(factory)
 
 
 def _session(

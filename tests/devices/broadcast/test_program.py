@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from devices.clock import ScaledClock
 from devices.interfaces import DeviceFault
 from devices.media import Image, VideoFrame
 from devices.recording import CaptureLoop, SegmentedRecorder
+from tests.devices.clocks import ManualClock
 
 W, H = 640, 360
 COLORS = {
@@ -33,22 +33,6 @@ LABELS = {
 }
 
 
-class FixedClock:
-    """A hearing clock that only moves when told (sleeping never waits)."""
-
-    def __init__(self, t: float = 0.0) -> None:
-        self.t = t
-
-    def now(self) -> float:
-        return self.t
-
-    def wall(self, t: float | None = None) -> datetime:
-        return datetime(2026, 3, 15, 9, 0, tzinfo=UTC) + timedelta(seconds=self.t if t is None else t)
-
-    def sleep_until(self, t: float) -> None:
-        self.t = max(self.t, t)
-
-
 def solid(color: tuple[int, int, int], w: int = W, h: int = H) -> Image:
     image = np.empty((h, w, 3), np.uint8)
     image[:] = color
@@ -61,8 +45,8 @@ def checkerboard(w: int = W, h: int = H, cell: int = 8) -> Image:
     return np.repeat(board[:, :, None], 3, axis=2)
 
 
-def feed_with_frames(t: float = 10.0, **kwargs: Any) -> tuple[ProgramFeed, FixedClock]:
-    clock = FixedClock(t)
+def feed_with_frames(t: float = 10.0, **kwargs: Any) -> tuple[ProgramFeed, ManualClock]:
+    clock = ManualClock(t)
     feed = ProgramFeed(
         clock, LABELS, width=W, height=H, fps=10, case_number="测劳人仲案字〔2026〕第7号", **kwargs
     )
@@ -187,7 +171,7 @@ def test_masks_go_to_viewers_and_never_to_the_clean_picture() -> None:
     assert near(clean[y + 5, x], COLORS["cam-respondent"])
     assert not near(public[y + 5, x], COLORS["cam-respondent"], tol=40)
     # Reading the feed: the recording gets the clean picture, the viewer the masked one.
-    clock = FixedClock(10.0)
+    clock = ManualClock(10.0)
     feed._clock = clock
     recorded = feed.read()
     shown = viewer.get(timeout=1.0)
@@ -239,9 +223,9 @@ def test_closing_stops_the_feed_and_check_says_so() -> None:
 
 def test_bad_formats_are_refused() -> None:
     with pytest.raises(ValueError, match="even sizes"):
-        ProgramFeed(FixedClock(), LABELS, width=641, height=360)
+        ProgramFeed(ManualClock(), LABELS, width=641, height=360)
     with pytest.raises(ValueError, match="at least one camera"):
-        ProgramFeed(FixedClock(), {})
+        ProgramFeed(ManualClock(), {})
 
 
 def _decode_first(path: Path) -> Image:
