@@ -22,9 +22,8 @@ from court.core.timeline import Timeline
 from devices.clock import ScaledClock
 from tests.court.live import test_session as live
 
-# The live session tests' fixtures: a store on SQLite and a room config with a short discipline.
+# The live session tests' room config with a short discipline (the SQLite store is tests/court's).
 config = live.config
-sqlite_sessions = live.sqlite_sessions
 
 PRESENT = {
     "participant_id": 3,
