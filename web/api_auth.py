@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from court.access.principals import NotAuthenticated, Principal
+from court.access.principals import NotAuthenticated, Principal, Throttled
 from web.context import ServerContext
 from web.security import COOKIE, AnyPrincipal, ApiError, context, token_of
 
@@ -39,6 +39,16 @@ def _client(request: Request) -> str:
     return f"{host} {request.headers.get('user-agent', '')[:200]}"
 
 
+def _address(request: Request) -> str:
+    """The client's network address, what failed sign-ins are counted by (behind a reverse proxy,
+    uvicorn gives the forwarded address of a trusted proxy's request)."""
+    return request.client.host if request.client else ""
+
+
+def _throttled(exc: Throttled) -> ApiError:
+    return ApiError(429, exc.code, exc.message, headers={"Retry-After": str(exc.seconds)})
+
+
 def _set_cookie(response: Response, token: str, request: Request) -> None:
     response.set_cookie(
         COOKIE, token, httponly=True, samesite="lax", secure=request.url.scheme == "https", path="/"
@@ -51,10 +61,14 @@ async def login(
 ) -> dict[str, Any]:
     try:
         token, principal = await run_in_threadpool(
-            ctx.accounts.login, body.username, body.password, client=_client(request)
+            lambda: ctx.accounts.login(
+                body.username, body.password, client=_client(request), address=_address(request)
+            )
         )
     except NotAuthenticated as exc:
         raise ApiError(401, exc.reason_code, exc.message) from None
+    except Throttled as exc:
+        raise _throttled(exc) from None
     _set_cookie(response, token, request)
     return {"token": token, **principal_json(principal)}
 
@@ -64,9 +78,15 @@ async def join(
     body: JoinBody, request: Request, response: Response, ctx: Annotated[ServerContext, Depends(context)]
 ) -> dict[str, Any]:
     try:
-        token, principal = await run_in_threadpool(ctx.accounts.redeem, body.code, client=_client(request))
+        token, principal = await run_in_threadpool(
+            lambda: ctx.accounts.redeem(
+                body.code, client=_client(request), address=_address(request), current_token=token_of(request)
+            )
+        )
     except NotAuthenticated as exc:
         raise ApiError(401, exc.reason_code, exc.message) from None
+    except Throttled as exc:
+        raise _throttled(exc) from None
     _set_cookie(response, token, request)
     return {"token": token, **principal_json(principal)}
 

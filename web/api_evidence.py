@@ -18,15 +18,29 @@ from court.record.evidence import (
     list_evidence,
     store_evidence,
 )
-from web.api_hearings import host_for
+from web.api_hearings import host_for, require_started
 from web.context import ServerContext
-from web.security import AnyPrincipal, ApiError, Clerk, check_hearing, context, forbid_viewer
+from web.limits import FORM_SLACK, allow_body
+from web.security import (
+    AnyPrincipal,
+    ApiError,
+    Clerk,
+    EvidenceId,
+    HearingId,
+    check_hearing,
+    context,
+    forbid_viewer,
+)
 
 router = APIRouter(prefix="/api", tags=["evidence"])
 
 Ctx = Annotated[ServerContext, Depends(context)]
 
 _REJECTED_STATUS = {"too_large": 413, "type_not_allowed": 415, "type_mismatch": 415}
+
+NO_EVIDENCE = ("no_evidence", "没有这份证据 (no such evidence)")
+"""The one answer for an exhibit that does not exist, belongs to a hearing the asker may not see,
+or is not yet shown to a viewer: which of these it is, is not for them to learn."""
 
 
 def evidence_json(info: EvidenceInfo) -> dict[str, Any]:
@@ -44,9 +58,13 @@ def evidence_json(info: EvidenceInfo) -> dict[str, Any]:
     }
 
 
-@router.post("/hearings/{hearing_id}/evidence")
+UPLOAD = "/hearings/{hearing_id}/evidence"
+allow_body(router.prefix + UPLOAD, lambda ctx: ctx.max_upload_bytes + FORM_SLACK)
+
+
+@router.post(UPLOAD)
 async def upload(
-    hearing_id: int,
+    hearing_id: HearingId,
     principal: AnyPrincipal,
     ctx: Ctx,
     file: Annotated[UploadFile, File(description="the evidence file")],
@@ -81,7 +99,7 @@ async def upload(
 
 
 @router.get("/hearings/{hearing_id}/evidence")
-async def evidence_list(hearing_id: int, principal: AnyPrincipal, ctx: Ctx) -> list[dict[str, Any]]:
+async def evidence_list(hearing_id: HearingId, principal: AnyPrincipal, ctx: Ctx) -> list[dict[str, Any]]:
     check_hearing(principal, hearing_id)
     forbid_viewer(principal)
     found = await run_in_threadpool(list_evidence, ctx.sessions, hearing_id)
@@ -89,21 +107,16 @@ async def evidence_list(hearing_id: int, principal: AnyPrincipal, ctx: Ctx) -> l
 
 
 @router.get("/evidence/{evidence_id}/file", response_class=FileResponse)
-async def evidence_file(evidence_id: int, principal: AnyPrincipal, ctx: Ctx) -> FileResponse:
+async def evidence_file(evidence_id: EvidenceId, principal: AnyPrincipal, ctx: Ctx) -> FileResponse:
     try:
         info = await run_in_threadpool(get_evidence, ctx.sessions, evidence_id)
     except LookupError:
-        raise ApiError(404, "no_evidence", "没有这份证据 (no such evidence)") from None
-    check_hearing(principal, info.hearing_id)
-    if principal.is_viewer:
-        # Supervisors and the observation room see an exhibit only once it was put on screen.
-        shown = await run_in_threadpool(_presented, ctx, info)
-        if not shown:
-            raise ApiError(
-                403,
-                "not_presented",
-                "该证据尚未当庭展示，旁听账号无权查看 (viewers see evidence only once it is presented)",
-            )
+        raise ApiError(404, *NO_EVIDENCE) from None
+    if not principal.may_see(info.hearing_id):
+        raise ApiError(404, *NO_EVIDENCE)
+    # Supervisors and the observation room see an exhibit only once it was put on screen.
+    if principal.is_viewer and not await run_in_threadpool(_presented, ctx, info):
+        raise ApiError(404, *NO_EVIDENCE)
     return FileResponse(info.stored_path, media_type=info.media_type, filename=info.filename)
 
 
@@ -121,14 +134,18 @@ def _presented(ctx: ServerContext, info: EvidenceInfo) -> bool:
 
 
 @router.post("/hearings/{hearing_id}/evidence/{evidence_id}/present")
-async def present(hearing_id: int, evidence_id: int, principal: Clerk, ctx: Ctx) -> dict[str, Any]:
-    """Put the item on every screen (the room display, the parties, viewers where allowed)."""
+async def present(
+    hearing_id: HearingId, evidence_id: EvidenceId, principal: Clerk, ctx: Ctx
+) -> dict[str, Any]:
+    """Put the item on every screen (the room display, the parties, viewers where allowed): only
+    while the hearing runs, when there are screens to put it on."""
     host = host_for(ctx, principal, hearing_id)
     try:
         info = await run_in_threadpool(get_evidence, ctx.sessions, evidence_id)
     except LookupError:
-        raise ApiError(404, "no_evidence", "没有这份证据 (no such evidence)") from None
+        raise ApiError(404, *NO_EVIDENCE) from None
     if info.hearing_id != hearing_id:
-        raise ApiError(404, "no_evidence", "这份证据不属于本庭审 (not this hearing's evidence)")
+        raise ApiError(404, *NO_EVIDENCE)
+    require_started(host, running=True)
     event = await run_in_threadpool(lambda: host.present_evidence(info, actor=principal.actor))
     return event.to_json()

@@ -8,7 +8,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
@@ -19,10 +19,21 @@ from court.core.cases import CaseError, load_hearing
 from court.core.events import EventType
 from court.core.lifecycle import Phase
 from court.core.timeline import TimelineEvent, read_events
-from court.db.models import Attendance, Hearing
-from court.host.host import HearingHost
+from court.db.models import Hearing
+from court.host.host import HearingHost, HostStatus
 from web.context import ServerContext
-from web.security import AnyPrincipal, ApiError, Clerk, check_hearing, context
+from web.security import (
+    MAX_ID,
+    AnyPrincipal,
+    ApiError,
+    BodyId,
+    Clerk,
+    HearingId,
+    ParticipantId,
+    Seq,
+    check_hearing,
+    context,
+)
 
 router = APIRouter(prefix="/api", tags=["hearings"])
 
@@ -44,8 +55,19 @@ PARTY_EVENTS = (
 """What a party (and a viewer) sees of the timeline: not device internals, face scores of others,
 or the lobby of the other side."""
 
+VIEWER_HIDDEN = (EventType.EVIDENCE_SUBMITTED, "bilu.")
+"""What a viewer does not see of the parties' events (see :func:`visible`)."""
+
 
 def visible(principal: Principal, event: TimelineEvent) -> bool:
+    """Whether ``principal`` sees ``event``.
+
+    Viewers (supervisors, the observation room) see and hear what happens in the hearing: the
+    program and its sound, the live transcript of what is said, the phases, and an exhibit once the
+    clerk puts it on screen (its title, file name and submitter come with it then). What the
+    tribunal and the parties keep — filings not yet shown, the evidence list, the 笔录 out for
+    signature and its signatures, the settlement — they see nowhere: not in these events, not
+    through the routes (each refuses them the same way)."""
     if principal.is_staff:
         return True
     if principal.role is AccessRole.PARTY:
@@ -53,6 +75,8 @@ def visible(principal: Principal, event: TimelineEvent) -> bool:
             return event.payload.get("participant_id") == principal.participant_id
         if event.type.family == "settlement":  # the agreement's text: the parties', not viewers'
             return True
+    elif event.type.startswith(VIEWER_HIDDEN):
+        return False
     return event.type.startswith(PARTY_EVENTS)
 
 
@@ -66,6 +90,14 @@ def host_for(ctx: ServerContext, principal: Principal, hearing_id: int) -> Heari
         return ctx.hosts.get(hearing_id)
     except CaseError:
         raise ApiError(404, "no_hearing", f"没有这个庭审 {hearing_id} (no such hearing)") from None
+
+
+def require_started(host: HearingHost, *, running: bool = False) -> None:
+    """409 unless the hearing is starting (its attendance step may take a confirmation) or running
+    (``running``: only then): a hearing not started, or closed, has no room to act in."""
+    allowed = (HostStatus.RUNNING,) if running else (HostStatus.STARTING, HostStatus.RUNNING)
+    if host.status not in allowed:
+        raise ApiError(409, "not_running", "庭审尚未开始或已结束 (the hearing is not running)")
 
 
 # -- reading -----------------------------------------------------------------------------------------
@@ -96,7 +128,7 @@ async def hearings(principal: AnyPrincipal, ctx: Ctx) -> list[dict[str, Any]]:
 
 
 @router.get("/hearings/{hearing_id}")
-async def hearing(hearing_id: int, principal: AnyPrincipal, ctx: Ctx) -> dict[str, Any]:
+async def hearing(hearing_id: HearingId, principal: AnyPrincipal, ctx: Ctx) -> dict[str, Any]:
     host = host_for(ctx, principal, hearing_id)
 
     def body() -> dict[str, Any]:
@@ -112,23 +144,12 @@ async def hearing(hearing_id: int, principal: AnyPrincipal, ctx: Ctx) -> dict[st
             }
             for p in host.hearing.participants
         ]
-        with ctx.sessions() as session:
-            rows = session.scalars(
-                select(Attendance).where(Attendance.hearing_id == hearing_id).order_by(Attendance.event_seq)
-            )
-            snap["attendance"] = [
-                {
-                    "participant_id": a.participant_id,
-                    "name": a.name,
-                    "role": a.role,
-                    "status": a.status,
-                    "method": a.method,
-                    "t": a.t,
-                    "arrived_at": a.arrived_at.isoformat(),
-                    "similarity": a.similarity if principal.is_staff else None,
-                }
-                for a in rows
-            ]
+        # One state per person, folded from the timeline; the running door check's who and how long.
+        from court.attendance.state import read_attendance
+
+        people = read_attendance(ctx.sessions, hearing_id, host.hearing.participants)
+        snap["attendance"] = [a.to_json(with_similarity=principal.is_staff) for a in people]
+        snap["door"] = host.door.state() if principal.is_staff else None
         if not principal.is_staff:
             snap.pop("devices", None)
             snap.pop("error", None)
@@ -146,7 +167,7 @@ async def hearing(hearing_id: int, principal: AnyPrincipal, ctx: Ctx) -> dict[st
 
 @router.get("/hearings/{hearing_id}/events")
 async def events(
-    hearing_id: int, principal: AnyPrincipal, ctx: Ctx, after: Annotated[int, Query(ge=0)] = 0
+    hearing_id: HearingId, principal: AnyPrincipal, ctx: Ctx, after: Annotated[Seq, Query()] = 0
 ) -> list[dict[str, Any]]:
     check_hearing(principal, hearing_id)
     found = await run_in_threadpool(
@@ -157,16 +178,20 @@ async def events(
 
 @router.get("/hearings/{hearing_id}/events/stream", response_class=StreamingResponse)
 async def event_stream(
-    hearing_id: int,
+    hearing_id: HearingId,
     request: Request,
     principal: AnyPrincipal,
     ctx: Ctx,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[Seq, Query()] = 0,
+    last_event_id: Annotated[
+        str | None,
+        Header(alias="last-event-id", max_length=40, description="the browser's on reconnecting"),
+    ] = None,
 ) -> StreamingResponse:
     """Server-Sent Events: every visible timeline event as it is written (``id:`` is its seq, so a
     browser that reconnects carries on where it stopped)."""
     check_hearing(principal, hearing_id)
-    last = int(request.headers.get("last-event-id") or after)
+    last = _resume_from(last_event_id, after)
 
     async def stream() -> AsyncIterator[str]:
         nonlocal last
@@ -195,6 +220,20 @@ async def event_stream(
     )
 
 
+def _resume_from(last_event_id: str | None, after: int) -> int:
+    """Where a reconnecting stream carries on: the browser sends back the last ``id:`` it got."""
+    if not last_event_id:
+        return after
+    text = last_event_id.strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 19 or int(text) > MAX_ID:
+        raise ApiError(
+            400,
+            "bad_last_event_id",
+            "Last-Event-ID 应为事件序号 (Last-Event-ID must be an event sequence number)",
+        )
+    return int(text)
+
+
 def _read(ctx: ServerContext, hearing_id: int, after: int) -> list[TimelineEvent]:
     return list(read_events(ctx.sessions, hearing_id, after=after, limit=500))
 
@@ -212,12 +251,12 @@ class PhaseBody(BaseModel):
 
 
 class InviteBody(BaseModel):
-    participant_id: int
+    participant_id: BodyId
 
 
 class DirectorBody(BaseModel):
     action: str = Field(pattern="^(auto|manual|select|lock)$")
-    camera: str | None = None
+    camera: str | None = Field(default=None, min_length=1, max_length=60)
     seconds: float | None = Field(default=None, gt=0, le=3600)
     reason: str = Field(default="", max_length=500)
 
@@ -238,43 +277,43 @@ class CaucusBody(BaseModel):
 
 
 class PresenceBody(BaseModel):
-    participant_id: int
+    participant_id: BodyId
     reason: str = Field(min_length=1, max_length=500)
 
 
 @router.post("/hearings/{hearing_id}/start")
-async def start(hearing_id: int, principal: Clerk, ctx: Ctx) -> dict[str, Any]:
+async def start(hearing_id: HearingId, principal: Clerk, ctx: Ctx) -> dict[str, Any]:
     host = host_for(ctx, principal, hearing_id)
     await run_in_threadpool(host.start)
     return host.snapshot()
 
 
 @router.post("/hearings/{hearing_id}/open")
-async def open_hearing(hearing_id: int, principal: Clerk, ctx: Ctx) -> dict[str, Any]:
+async def open_hearing(hearing_id: HearingId, principal: Clerk, ctx: Ctx) -> dict[str, Any]:
     host = host_for(ctx, principal, hearing_id)
     return event_json(await run_in_threadpool(host.open))
 
 
 @router.post("/hearings/{hearing_id}/phase")
-async def phase(hearing_id: int, body: PhaseBody, principal: Clerk, ctx: Ctx) -> dict[str, Any]:
+async def phase(hearing_id: HearingId, body: PhaseBody, principal: Clerk, ctx: Ctx) -> dict[str, Any]:
     host = host_for(ctx, principal, hearing_id)
     return event_json(await run_in_threadpool(host.change_phase, body.phase, body.reason))
 
 
 @router.post("/hearings/{hearing_id}/recess")
-async def recess(hearing_id: int, body: ReasonBody, principal: Clerk, ctx: Ctx) -> dict[str, Any]:
+async def recess(hearing_id: HearingId, body: ReasonBody, principal: Clerk, ctx: Ctx) -> dict[str, Any]:
     host = host_for(ctx, principal, hearing_id)
     return event_json(await run_in_threadpool(host.recess, body.reason or "休庭"))
 
 
 @router.post("/hearings/{hearing_id}/resume")
-async def resume(hearing_id: int, principal: Clerk, ctx: Ctx) -> dict[str, Any]:
+async def resume(hearing_id: HearingId, principal: Clerk, ctx: Ctx) -> dict[str, Any]:
     host = host_for(ctx, principal, hearing_id)
     return event_json(await run_in_threadpool(host.resume))
 
 
 @router.post("/hearings/{hearing_id}/close")
-async def close(hearing_id: int, principal: Clerk, ctx: Ctx) -> dict[str, Any]:
+async def close(hearing_id: HearingId, principal: Clerk, ctx: Ctx) -> dict[str, Any]:
     host = host_for(ctx, principal, hearing_id)
     from web.public import stop_public
 
@@ -288,9 +327,10 @@ async def close(hearing_id: int, principal: Clerk, ctx: Ctx) -> dict[str, Any]:
 
 @router.post("/hearings/{hearing_id}/attendance")
 async def confirm_presence(
-    hearing_id: int, body: PresenceBody, principal: Clerk, ctx: Ctx
+    hearing_id: HearingId, body: PresenceBody, principal: Clerk, ctx: Ctx
 ) -> dict[str, bool]:
     host = host_for(ctx, principal, hearing_id)
+    require_started(host)
     await run_in_threadpool(
         lambda: host.confirm_presence(body.participant_id, body.reason, actor=principal.actor)
     )
@@ -298,17 +338,18 @@ async def confirm_presence(
 
 
 @router.post("/hearings/{hearing_id}/attendance/close")
-async def close_door_check(hearing_id: int, principal: Clerk, ctx: Ctx) -> dict[str, bool]:
+async def close_door_check(hearing_id: HearingId, principal: Clerk, ctx: Ctx) -> dict[str, bool]:
     """End the start's door check now: whoever has not come is absent (and may be confirmed in
     person later)."""
     host = host_for(ctx, principal, hearing_id)
+    require_started(host)
     await run_in_threadpool(lambda: host.end_door_check(actor=principal.actor))
     return {"ok": True}
 
 
 @router.post("/hearings/{hearing_id}/invitations")
 async def invite(
-    hearing_id: int, body: InviteBody, request: Request, principal: Clerk, ctx: Ctx
+    hearing_id: HearingId, body: InviteBody, request: Request, principal: Clerk, ctx: Ctx
 ) -> dict[str, Any]:
     check_hearing(principal, hearing_id)
     try:
@@ -336,7 +377,9 @@ async def revoke(code: str, principal: Clerk, ctx: Ctx) -> dict[str, bool]:
 
 
 @router.post("/hearings/{hearing_id}/remote/{participant_id}/admit")
-async def admit(hearing_id: int, participant_id: int, principal: Clerk, ctx: Ctx) -> dict[str, Any]:
+async def admit(
+    hearing_id: HearingId, participant_id: ParticipantId, principal: Clerk, ctx: Ctx
+) -> dict[str, Any]:
     host = host_for(ctx, principal, hearing_id)
     party = await run_in_threadpool(lambda: host.admit(participant_id, actor=principal.actor))
     return party.to_json()
@@ -344,7 +387,7 @@ async def admit(hearing_id: int, participant_id: int, principal: Clerk, ctx: Ctx
 
 @router.post("/hearings/{hearing_id}/remote/{participant_id}/reject")
 async def reject(
-    hearing_id: int, participant_id: int, body: ReasonBody, principal: Clerk, ctx: Ctx
+    hearing_id: HearingId, participant_id: ParticipantId, body: ReasonBody, principal: Clerk, ctx: Ctx
 ) -> dict[str, Any]:
     host = host_for(ctx, principal, hearing_id)
     party = await run_in_threadpool(lambda: host.reject(participant_id, body.reason, actor=principal.actor))
@@ -352,7 +395,7 @@ async def reject(
 
 
 @router.post("/hearings/{hearing_id}/director")
-async def direct(hearing_id: int, body: DirectorBody, principal: Clerk, ctx: Ctx) -> dict[str, Any]:
+async def direct(hearing_id: HearingId, body: DirectorBody, principal: Clerk, ctx: Ctx) -> dict[str, Any]:
     host = host_for(ctx, principal, hearing_id)
     await run_in_threadpool(
         lambda: host.direct(
@@ -363,14 +406,16 @@ async def direct(hearing_id: int, body: DirectorBody, principal: Clerk, ctx: Ctx
 
 
 @router.post("/hearings/{hearing_id}/mask")
-async def mask(hearing_id: int, body: MaskBody, principal: Clerk, ctx: Ctx) -> dict[str, Any]:
+async def mask(hearing_id: HearingId, body: MaskBody, principal: Clerk, ctx: Ctx) -> dict[str, Any]:
     host = host_for(ctx, principal, hearing_id)
     await run_in_threadpool(lambda: host.mask(body.target, body.mode, body.reason, actor=principal.actor))
     return host.snapshot()
 
 
 @router.post("/hearings/{hearing_id}/livestream")
-async def livestream(hearing_id: int, body: LivestreamBody, principal: Clerk, ctx: Ctx) -> dict[str, Any]:
+async def livestream(
+    hearing_id: HearingId, body: LivestreamBody, principal: Clerk, ctx: Ctx
+) -> dict[str, Any]:
     """Approve the public stream (cases approved for livestream only) or cut it at once: the kill
     switch deletes what the public has not yet seen."""
     host = host_for(ctx, principal, hearing_id)
@@ -385,7 +430,9 @@ async def livestream(hearing_id: int, body: LivestreamBody, principal: Clerk, ct
 
 
 @router.post("/hearings/{hearing_id}/caucus")
-async def caucus(hearing_id: int, body: CaucusBody, principal: AnyPrincipal, ctx: Ctx) -> dict[str, Any]:
+async def caucus(
+    hearing_id: HearingId, body: CaucusBody, principal: AnyPrincipal, ctx: Ctx
+) -> dict[str, Any]:
     if not principal.is_staff:
         raise ApiError(403, "staff_only", "仅限书记员和仲裁员 (clerks and arbitrators only)")
     host = host_for(ctx, principal, hearing_id)
@@ -394,7 +441,7 @@ async def caucus(hearing_id: int, body: CaucusBody, principal: AnyPrincipal, ctx
 
 
 @router.delete("/hearings/{hearing_id}/caucus")
-async def end_caucus(hearing_id: int, principal: AnyPrincipal, ctx: Ctx) -> dict[str, Any]:
+async def end_caucus(hearing_id: HearingId, principal: AnyPrincipal, ctx: Ctx) -> dict[str, Any]:
     if not principal.is_staff:
         raise ApiError(403, "staff_only", "仅限书记员和仲裁员 (clerks and arbitrators only)")
     host = host_for(ctx, principal, hearing_id)

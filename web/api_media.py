@@ -21,12 +21,13 @@ from court.host.caucus import GatedAudio
 from court.host.host import HearingHost, HostStatus
 from court.host.lobby import RemoteParty
 from devices.broadcast.rtc import RtcHub
-from devices.broadcast.rtc_sdp import RtcError
+from devices.broadcast.rtc_sdp import RtcError, offered_media
 from devices.face.liveness import LivenessCheck
 from devices.media import Image
 from web.api_hearings import host_for
 from web.context import ServerContext
-from web.security import AnyPrincipal, ApiError, context, require_party
+from web.limits import FORM_SLACK, allow_body
+from web.security import AnyPrincipal, ApiError, HearingId, context, require_party
 
 router = APIRouter(prefix="/api", tags=["media"])
 
@@ -35,15 +36,22 @@ Ctx = Annotated[ServerContext, Depends(context)]
 MAX_FRAMES = 16
 MAX_FRAME_BYTES = 2 * 2**20
 
+RTC_ERROR_STATUS = {"too_many_peers": 503, "closed": 409}
+"""The hub's refusals that are not the offer's fault; a bad offer is 400."""
+
 
 class Offer(BaseModel):
     sdp: str = Field(min_length=10, max_length=100_000)
     type: str = Field(pattern="^offer$")
 
 
-@router.post("/hearings/{hearing_id}/face-check")
+FACE_CHECK = "/hearings/{hearing_id}/face-check"
+allow_body(router.prefix + FACE_CHECK, lambda ctx: MAX_FRAMES * MAX_FRAME_BYTES + FORM_SLACK)
+
+
+@router.post(FACE_CHECK)
 async def face_check(
-    hearing_id: int,
+    hearing_id: HearingId,
     principal: AnyPrincipal,
     ctx: Ctx,
     frames: Annotated[list[UploadFile], File(description="JPEG frames from the party's camera")],
@@ -99,7 +107,7 @@ async def face_check(
 
 
 @router.post("/hearings/{hearing_id}/face-check/challenge")
-async def face_challenge(hearing_id: int, principal: AnyPrincipal, ctx: Ctx) -> dict[str, Any]:
+async def face_challenge(hearing_id: HearingId, principal: AnyPrincipal, ctx: Ctx) -> dict[str, Any]:
     """What the party must do while the page takes the frames: with ``[face] liveness`` on, turn the
     head to a side chosen here at random (a printed photo or a screen cannot follow it)."""
     require_party(principal, hearing_id)
@@ -129,7 +137,11 @@ async def _decode(upload: UploadFile) -> Image:
     data = await upload.read(MAX_FRAME_BYTES + 1)
     if len(data) > MAX_FRAME_BYTES:
         raise ApiError(413, "frame_too_large", "画面过大 (a frame is larger than 2 MB)")
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    try:
+        # OpenCV throws (rather than answering None) for an empty buffer and some truncated ones.
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
+    except cv2.error:
+        image = None
     if image is None:
         raise ApiError(400, "bad_frame", "画面无法解码，请上传 JPEG 或 PNG (a frame is not a JPEG/PNG image)")
     return np.asarray(image, dtype=np.uint8)
@@ -142,22 +154,28 @@ async def rtc_config(principal: AnyPrincipal, ctx: Ctx) -> dict[str, Any]:
 
 
 @router.post("/hearings/{hearing_id}/rtc")
-async def rtc_offer(hearing_id: int, offer: Offer, principal: AnyPrincipal, ctx: Ctx) -> dict[str, str]:
+async def rtc_offer(hearing_id: HearingId, offer: Offer, principal: AnyPrincipal, ctx: Ctx) -> dict[str, str]:
     """A WebRTC offer: a party sends their camera and microphone and receives the program and the
     sound (all but their own voice); staff and viewers receive only."""
     host = host_for(ctx, principal, hearing_id)
     hub = _hub(ctx, host)
     try:
+        # Checked before the party is marked connected: a refused offer leaves no trace in the lobby.
+        offered_media(offer.sdp, offer.type)
         if principal.role is AccessRole.PARTY:
             participant_id = require_party(principal, hearing_id)
             party = await run_in_threadpool(host.connect, participant_id, principal.session_id)
             if party.receiver is None:  # one per party: a new connection replaces the old one
                 party.receiver = _Receiver(host, party)
-            answer = await hub.party(offer.sdp, offer.type, party.receiver)
+            answer = await hub.party(offer.sdp, offer.type, party.receiver, owner=principal.actor)
         else:
-            answer = await hub.viewer(offer.sdp, offer.type)
+            answer = await hub.viewer(offer.sdp, offer.type, owner=principal.actor)
     except RtcError as exc:
-        raise ApiError(400, exc.code, f"媒体协商失败 (WebRTC negotiation failed): {exc}") from None
+        status = RTC_ERROR_STATUS.get(exc.code, 400)
+        headers = {"Retry-After": "30"} if status == 503 else None
+        raise ApiError(
+            status, exc.code, f"媒体协商失败 (WebRTC negotiation failed): {exc}", headers=headers
+        ) from None
     return {"sdp": answer.sdp, "type": answer.type}
 
 

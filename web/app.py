@@ -16,15 +16,37 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from court.core.cases import CaseError
 from court.host.errors import HostError
 from web import api_auth, api_evidence, api_hearings, api_media, api_record, api_settlement, pages, public
+from web.audit import AuditTrail
 from web.context import ServerContext
+from web.headers import SameOrigin, SecurityHeaders, content_security_policy, inline_script_hashes
+from web.limits import RequestGuard
 from web.security import ApiError
 
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
+
+HOST_ERROR_STATUS = {
+    "bad_action": 400,
+    "bad_camera": 400,
+    "bad_mask": 400,
+    "bad_side": 400,
+    "reason_required": 400,
+    "unknown_participant": 404,
+}
+"""A running hearing's refusals that are the request's fault; the rest (not now, not in this state)
+are 409."""
+
+FRAMEWORK_ERRORS = {
+    400: ("bad_request", "请求内容无法解析 (malformed request)"),
+    404: ("not_found", "没有这个地址 (not found)"),
+    405: ("method_not_allowed", "该地址不支持此操作 (method not allowed)"),
+}
 
 
 def create_app(ctx: ServerContext) -> FastAPI:
@@ -59,24 +81,61 @@ def create_app(ctx: ServerContext) -> FastAPI:
         api_settlement.router,
     ):
         app.include_router(router)
+    from web import api_corrections  # Art. 42 requests, line operations, the clerk's 笔录 view
+
+    app.include_router(api_corrections.router)
     app.include_router(public.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
-    @app.middleware("http")
-    async def audit_access(request: Request, call_next):  # type: ignore[no-untyped-def]
-        response = await call_next(request)
-        if request.url.path.startswith("/api/") and request.method != "OPTIONS":
-            await run_in_threadpool(_audit, ctx, request, response.status_code)
-        return response
+    # Outermost first: the audit sees every answer, the headers go on every answer (refusals too),
+    # a cross-site request is refused before its body is read, and a body before the route reads it.
+    app.add_middleware(RequestGuard, ctx=ctx)
+    app.add_middleware(SameOrigin, public_url=ctx.public_url)
+    app.add_middleware(
+        SecurityHeaders, csp=content_security_policy(inline_script_hashes(STATIC.glob("*.html")))
+    )
+    app.add_middleware(AuditTrail, ctx=ctx)
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse({"detail": exc.detail, "code": exc.code}, status_code=exc.status_code)
+        return JSONResponse(
+            {"detail": exc.detail, "code": exc.code}, status_code=exc.status_code, headers=exc.headers
+        )
 
     @app.exception_handler(HostError)
     async def host_error(request: Request, exc: HostError) -> JSONResponse:
-        return JSONResponse({"detail": exc.message, "code": exc.code}, status_code=409)
+        status = HOST_ERROR_STATUS.get(exc.code, 409)
+        return JSONResponse({"detail": exc.message, "code": exc.code}, status_code=status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # The framework's own refusals (no such route, method not allowed) in the same shape as ours.
+        code, message = FRAMEWORK_ERRORS.get(
+            exc.status_code, ("http_error", "请求无法处理 (request refused)")
+        )
+        return JSONResponse(
+            {"detail": message, "code": code}, status_code=exc.status_code, headers=exc.headers
+        )
+
+    @app.exception_handler(CaseError)
+    async def no_such_record(request: Request, exc: CaseError) -> JSONResponse:
+        # A case, hearing or participant the request named that is not there, which a route let
+        # through: the request's fault. Logged, so the route that should answer it itself is found.
+        log.warning("unhandled CaseError in %s %s: %s", request.method, request.url.path, exc)
+        return JSONResponse(
+            {"detail": f"没有所指的案件、庭审或参与人 (no such record): {exc}", "code": "no_such_record"},
+            status_code=404,
+        )
+
+    @app.exception_handler(OverflowError)
+    async def overflow(request: Request, exc: OverflowError) -> JSONResponse:
+        # A number too large for the store (an id or count in a body that a route did not bound):
+        # the request's fault, not the server's. Logged, so a route that should bound it is found.
+        log.warning("number out of range in %s %s: %s", request.method, request.url.path, exc)
+        return JSONResponse(
+            {"detail": "数值超出范围 (a number is out of range)", "code": "out_of_range"}, status_code=400
+        )
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -89,25 +148,3 @@ def create_app(ctx: ServerContext) -> FastAPI:
         )
 
     return app
-
-
-def _audit(ctx: ServerContext, request: Request, status: int) -> None:
-    """Every API access, allowed or not, with who asked (never the token): the principal the route
-    authenticated, or nobody when it had none (a refused or public request)."""
-    principal = getattr(request.state, "principal", None)
-    hearing_id = None
-    parts = request.url.path.split("/")
-    if status != 404 and len(parts) > 3 and parts[2] == "hearings" and parts[3].isdigit():
-        hearing_id = int(parts[3])
-    path = request.url.path
-    if path.startswith("/api/invitations/"):  # the path holds an invitation code: never in full
-        path = "/api/invitations/…" + path.rsplit("/", 1)[-1][-2:]
-    try:
-        ctx.accounts.audit(
-            principal,
-            f"{request.method} {path}",
-            hearing_id=hearing_id,
-            detail={"status": status, "client": request.client.host if request.client else ""},
-        )
-    except Exception:
-        log.exception("audit failed")

@@ -30,6 +30,9 @@ class AuditAction(StrEnum):
     INVITATION_REVOKED = "invitation.revoked"
     INVITATION_REDEEMED = "invitation.redeemed"
     INVITATION_REDEEM_FAILED = "invitation.redeem_failed"
+    LOGIN_THROTTLED = "login.throttled"
+    """Failed logins blocked an account or an address for a while (court.access.throttle)."""
+    INVITATION_REDEEM_THROTTLED = "invitation.redeem_throttled"
 
 
 ANONYMOUS = "anonymous"

@@ -85,6 +85,19 @@ class AccessDenied(Exception):
         self.message = message
 
 
+class Throttled(Exception):
+    """Too many failed sign-ins from here or for this account (HTTP 429): try again in ``seconds``."""
+
+    code = "too_many_attempts"
+
+    def __init__(self, seconds: int) -> None:
+        self.seconds = seconds
+        self.message = (
+            f"尝试次数过多，请 {seconds} 秒后再试 (too many failed attempts; try again in {seconds} s)"
+        )
+        super().__init__(self.message)
+
+
 class InvitationNotFound(LookupError):
     """The clerk named an invitation code that does not exist (HTTP 404, not 401: the clerk is signed in)."""
 
@@ -101,6 +114,7 @@ REASONS: Mapping[str, str] = {
     "unknown_invitation": "邀请码无效 (unknown invitation code)",
     "invitation_expired": "邀请码已过期 (invitation expired)",
     "invitation_revoked": "邀请码已撤销 (invitation revoked)",
+    "invitation_used": "邀请码已在另一设备上使用，如需更换设备请联系书记员重新发送 (invitation already used)",
 }
 
 

@@ -3,17 +3,19 @@
 API (everything below runs on the server's asyncio loop unless said otherwise)::
 
     hub = RtcHub(program: VideoSource, mix: AudioSource, *, fps=25.0, bitrate=1_500_000,
-                 keyframe_seconds=1.0, ice_servers=(), clock=None)
+                 keyframe_seconds=1.0, ice_servers=(), clock=None,
+                 max_peers=MAX_PEERS, max_peers_per_owner=MAX_PEERS_PER_OWNER)
     answer: Answer = await hub.party(sdp: str, type: str, receiver: PartyReceiver,
-                                     *, exclude: Collection[str] | None = None)
+                                     *, exclude: Collection[str] | None = None, owner: str = "")
     answer: Answer = await hub.viewer(sdp: str, type: str,
-                                      *, on_closed: Callable[[str], None] | None = None)
+                                      *, on_closed: Callable[[str], None] | None = None, owner: str = "")
     await hub.close_peer(peer_id: str, reason: str) -> bool
     await hub.close() -> None
     hub.peer_ids -> list[str];  hub.encoder -> SharedVideoEncoder | None (its counters)
     Answer(sdp: str, type: str, peer_id: str)                       (devices.broadcast.rtc_sdp)
     RtcError(ValueError): .code in {"bad_sdp", "bad_type", "missing_media", "no_common_codec",
-                                    "closed"}; the API answers 400 with str(error) and .code.
+                                    "closed", "too_many_peers"}; the API answers with str(error)
+                                    and .code (400 for a bad offer).
                                                                     (devices.broadcast.rtc_sdp)
 
 * **party**: the party's audio and video tracks are decoded by aiortc and pushed into
@@ -22,6 +24,10 @@ API (everything below runs on the server's asyncio loop unless said otherwise)::
   excluding ``receiver.microphone.device_id``: the capture loop's source id for a device is its device
   id unless told otherwise). A new offer for the same receiver replaces the old connection.
 * **viewer** (supervisor, observation room): receive only; the program feed and the full mix.
+* **caps**: every peer costs threads and sockets, so one ``owner`` (a signed-in person; the API passes
+  who asked) holds at most ``max_peers_per_owner`` peers — a further offer replaces their oldest, as a
+  reloaded page replaces its own connection — and the hub at most ``max_peers``; past that an offer
+  is refused (``too_many_peers``) before anything is built.
 * When a connection fails or closes, the receiving devices are ``detach``\\ ed with the reason and
   ``receiver.on_closed(reason)`` (viewer: ``on_closed``) is called, on the loop (it must not block).
   The party may rejoin with a new offer; the same devices resume when pushes resume.
@@ -70,6 +76,13 @@ log = logging.getLogger(__name__)
 DISCONNECTED = "远程连接已断开 (WebRTC connection closed)"
 FAILED = "远程连接失败 (WebRTC connection failed)"
 REPLACED = "远程连接已由新的连接取代 (replaced by a new connection)"
+FULL = "本庭审的媒体连接已满，请稍后再试 (the hearing's media connections are full)"
+
+MAX_PEERS = 48
+"""Peers one hearing's hub serves: the parties, the tribunal's remote members, the supervisors and the
+observation room (the public is served by HLS, not here)."""
+MAX_PEERS_PER_OWNER = 3
+"""Peers one person keeps: a page open in a couple of tabs or on two devices."""
 
 
 # --- what the hub needs from the hearing side ----------------------------------------------------
@@ -103,6 +116,7 @@ class _Peer:
     pc: RTCPeerConnection
     receiver: PartyReceiver | None
     on_closed: Callable[[str], None] | None
+    owner: str = ""
     tracks: list[MediaStreamTrack] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     closed: bool = False
@@ -122,6 +136,8 @@ class RtcHub:
         encoder_threads: int = 1,
         ice_servers: Sequence[RTCIceServer] = (),
         clock: Clock | None = None,
+        max_peers: int = MAX_PEERS,
+        max_peers_per_owner: int = MAX_PEERS_PER_OWNER,
     ) -> None:
         """
         :param bitrate: the shared program encoding's bitrate (bits/s), the same for every peer.
@@ -129,6 +145,8 @@ class RtcHub:
         :param encoder_threads: libvpx threads (1 on a 2-core box: the threads would compete with
             decoding and packetising, and one thread keeps up with 720p25 at real-time settings).
         :param clock: paces the shared encoder's keyframe requests; the system clock when omitted.
+        :param max_peers: the most peers in all (module doc: caps).
+        :param max_peers_per_owner: the most peers of one owner (module doc: caps).
         """
         self._program = program
         self._mix = mix
@@ -141,6 +159,8 @@ class RtcHub:
         self._encoder: SharedVideoEncoder | None = None
         self._peers: dict[str, _Peer] = {}
         self._closed = False
+        self._max_peers = max_peers
+        self._max_per_owner = max_peers_per_owner
 
     @property
     def encoder(self) -> SharedVideoEncoder | None:
@@ -164,7 +184,13 @@ class RtcHub:
         return self._encoder
 
     async def party(
-        self, sdp: str, type: str, receiver: PartyReceiver, *, exclude: Collection[str] | None = None
+        self,
+        sdp: str,
+        type: str,
+        receiver: PartyReceiver,
+        *,
+        exclude: Collection[str] | None = None,
+        owner: str = "",
     ) -> Answer:
         """Answer a remote party's offer (they send audio+video, get the program and mix-minus)."""
         media = offered_media(sdp, type)
@@ -173,15 +199,31 @@ class RtcHub:
                 raise RtcError("missing_media", f"当事人须发送音视频 (a party's offer must send {kind})")
         for old in [p for p in self._peers.values() if p.receiver is receiver]:
             await self._close(old, REPLACED)
+        await self._make_room(owner)
         mix_exclude = (receiver.microphone.device_id,) if exclude is None else tuple(exclude)
-        return await self._answer("party", sdp, media, receiver, receiver.on_closed, mix_exclude)
+        return await self._answer("party", sdp, media, receiver, receiver.on_closed, mix_exclude, owner)
 
-    async def viewer(self, sdp: str, type: str, *, on_closed: Callable[[str], None] | None = None) -> Answer:
+    async def viewer(
+        self, sdp: str, type: str, *, on_closed: Callable[[str], None] | None = None, owner: str = ""
+    ) -> Answer:
         """Answer a viewer's offer (receive only: the program and the full mix)."""
         media = offered_media(sdp, type)
         if media.get("video") not in ("sendrecv", "recvonly"):
             raise RtcError("missing_media", "观看端须接收画面 (a viewer's offer must receive video)")
-        return await self._answer("viewer", sdp, media, None, on_closed, ())
+        await self._make_room(owner)
+        return await self._answer("viewer", sdp, media, None, on_closed, (), owner)
+
+    async def _make_room(self, owner: str) -> None:
+        """Close the owner's oldest peers down to one less than their cap; refuse when the hub is
+        full (module doc). Peers are kept in the order they were made, so the first are the oldest."""
+        while owner:
+            # Re-counted after each close: an offer of the same owner may have come in meanwhile.
+            own = [p for p in self._peers.values() if p.owner == owner]
+            if len(own) < self._max_per_owner:
+                break
+            await self._close(own[0], REPLACED)
+        if len(self._peers) >= self._max_peers:
+            raise RtcError("too_many_peers", FULL)
 
     async def _answer(
         self,
@@ -191,12 +233,13 @@ class RtcHub:
         receiver: PartyReceiver | None,
         on_closed: Callable[[str], None] | None,
         mix_exclude: Collection[str],
+        owner: str,
     ) -> Answer:
         if self._closed:
             raise RtcError("closed", HUB_CLOSED)
         loop = asyncio.get_running_loop()
         pc = RTCPeerConnection(RTCConfiguration(iceServers=self._ice_servers))
-        peer = _Peer(uuid.uuid4().hex, role, pc, receiver, on_closed)
+        peer = _Peer(uuid.uuid4().hex, role, pc, receiver, on_closed, owner)
         self._peers[peer.peer_id] = peer
         try:
             # Transceivers made before the offer is applied carry our codec preference (VP8 only:

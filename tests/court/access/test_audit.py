@@ -63,6 +63,13 @@ def test_every_flow_writes_only_catalogued_actions(
     with pytest.raises(NotAuthenticated):
         accounts.redeem(first.code)
     accounts.logout(token)
+    # Enough failures to be slowed down (court.access.throttle): the blocks are audited too.
+    for _ in range(5):
+        with pytest.raises(NotAuthenticated):
+            accounts.login("wang", "wrong password")
+    for _ in range(10):
+        with pytest.raises(NotAuthenticated):
+            accounts.redeem("ABCD-EFGH")
     assert {row.action for row in audit_rows(sessions)} == set(AuditAction)
 
 
@@ -72,9 +79,11 @@ def test_stored_action_names_do_not_change() -> None:
         "account.created",
         "invitation.created",
         "invitation.redeem_failed",
+        "invitation.redeem_throttled",
         "invitation.redeemed",
         "invitation.revoked",
         "login",
         "login.failed",
+        "login.throttled",
         "logout",
     ]
