@@ -12,14 +12,17 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from court.core.cases import CaseError
 from court.live.playback import PlaybackError, audio_between
-from court.record.bilu import BiluError
+from court.record.bilu import BiluError, SignerNotVerified
 from transcripts.bilu import canonical_text
 from web.api_hearings import host_for
 from web.context import ServerContext
 from web.security import (
     AnyPrincipal,
     ApiError,
+    BodyId,
+    HearingId,
     Staff,
     check_hearing,
     context,
@@ -29,13 +32,16 @@ from web.security import (
 
 router = APIRouter(prefix="/api", tags=["record"])
 
+HEARING_SECONDS = 7 * 86400.0
+"""Later than any moment of a hearing's clock (a week, recesses included): bounds the audio query."""
+
 Ctx = Annotated[ServerContext, Depends(context)]
 
 
 class LineEdit(BaseModel):
     text: str | None = Field(default=None, max_length=5000)
     role: str | None = Field(default=None, max_length=40)
-    participant_id: int | None = None
+    participant_id: BodyId | None = None
     reason: str = Field(default="", max_length=500)
 
 
@@ -47,7 +53,7 @@ class SignBody(BaseModel):
 
 
 @router.get("/hearings/{hearing_id}/transcript")
-async def transcript(hearing_id: int, principal: AnyPrincipal, ctx: Ctx) -> list[dict[str, Any]]:
+async def transcript(hearing_id: HearingId, principal: AnyPrincipal, ctx: Ctx) -> list[dict[str, Any]]:
     host = host_for(ctx, principal, hearing_id)
     lines = await run_in_threadpool(lambda: host.bilu().lines())
     return [
@@ -70,7 +76,7 @@ async def transcript(hearing_id: int, principal: AnyPrincipal, ctx: Ctx) -> list
 
 @router.patch("/hearings/{hearing_id}/transcript/{line_id}")
 async def edit_line(
-    hearing_id: int, line_id: str, body: LineEdit, principal: Staff, ctx: Ctx
+    hearing_id: HearingId, line_id: str, body: LineEdit, principal: Staff, ctx: Ctx
 ) -> dict[str, Any]:
     host = host_for(ctx, principal, hearing_id)
 
@@ -102,17 +108,21 @@ async def edit_line(
 
 @router.get("/hearings/{hearing_id}/audio", response_class=Response)
 async def audio(
-    hearing_id: int,
+    hearing_id: HearingId,
     principal: Staff,
     ctx: Ctx,
     source: Annotated[str, Query(max_length=80)],
-    start: Annotated[float, Query(ge=0)],
-    end: Annotated[float, Query(gt=0)],
+    start: Annotated[float, Query(ge=0, le=HEARING_SECONDS)],
+    end: Annotated[float, Query(gt=0, le=HEARING_SECONDS)],
 ) -> Response:
     """That stretch of one source's recording as WAV."""
     check_hearing(principal, hearing_id)
+    if end <= start:
+        raise ApiError(400, "bad_range", "结束时间须晚于开始时间 (end must be after start)")
     try:
         samples = await run_in_threadpool(audio_between, ctx.sessions, hearing_id, source, start, end)
+    except CaseError:
+        raise ApiError(404, "no_hearing", f"没有这个庭审 {hearing_id} (no such hearing)") from None
     except PlaybackError as exc:
         raise ApiError(404, "no_recording", str(exc)) from None
     buffer = io.BytesIO()
@@ -121,7 +131,7 @@ async def audio(
 
 
 @router.get("/hearings/{hearing_id}/bilu")
-async def bilu(hearing_id: int, principal: AnyPrincipal, ctx: Ctx) -> dict[str, Any]:
+async def bilu(hearing_id: HearingId, principal: AnyPrincipal, ctx: Ctx) -> dict[str, Any]:
     """The version of the 笔录 out for signature (the text, its hash, who has signed)."""
     host = host_for(ctx, principal, hearing_id)
     if principal.is_viewer:
@@ -152,13 +162,14 @@ async def bilu(hearing_id: int, principal: AnyPrincipal, ctx: Ctx) -> dict[str, 
 
 @router.post("/hearings/{hearing_id}/bilu/sign")
 async def sign(
-    hearing_id: int, body: SignBody, request: Request, principal: AnyPrincipal, ctx: Ctx
+    hearing_id: HearingId, body: SignBody, request: Request, principal: AnyPrincipal, ctx: Ctx
 ) -> dict[str, Any]:
     participant_id = require_party(principal, hearing_id)
     host = host_for(ctx, principal, hearing_id)
     device = signing_device(request)
     image = _signature_image(body.signature_png)
-    similarity = host.face_similarity(participant_id, principal.session_id)
+    # The party's own face, checked in this very session shortly before (the court checks how recent).
+    face = host.signing_face_check(participant_id, principal.session_id)
 
     def apply() -> Any:
         record = host.bilu()
@@ -170,12 +181,14 @@ async def sign(
             device=device,
             image=image,
             login=principal.actor,
-            face_similarity=similarity,
-            face_passed=True if similarity is not None else None,
+            face=face,
+            session_id=principal.session_id,
         )
 
     try:
         result = await run_in_threadpool(apply)
+    except SignerNotVerified as exc:
+        raise ApiError(403, "face_check_required", str(exc)) from None
     except BiluError as exc:
         raise ApiError(409, "cannot_sign", str(exc)) from None
     return {"ok": True, "refused": bool(result.refused), "signer": result.signer.name}

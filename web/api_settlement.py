@@ -4,7 +4,8 @@ hearing's parties agree to (or decline) exactly the version they read — signed
 - ``GET /api/hearings/{hid}/settlement``: staff and the hearing's parties (viewers 403).
 - ``POST /api/hearings/{hid}/settlement {text}``: clerk or arbitrator; a new version supersedes the
   earlier ones and their signatures.
-- ``POST /api/hearings/{hid}/settlement/sign {sha256, agree, reason}``: the hearing's parties only.
+- ``POST /api/hearings/{hid}/settlement/sign {sha256, agree, reason}``: the hearing's parties only,
+  agreeing only after a face check in the same session shortly before (403 ``face_check_required``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from court.access.principals import Principal
 from court.record.settlement import MAX_TEXT, Settlement, SettlementError, SettlementVersion
 from web.api_hearings import host_for
 from web.context import ServerContext
-from web.security import AnyPrincipal, ApiError, Staff, context, require_party, signing_device
+from web.security import AnyPrincipal, ApiError, HearingId, Staff, context, require_party, signing_device
 
 router = APIRouter(prefix="/api", tags=["settlement"])
 
@@ -32,6 +33,7 @@ _STATUS = {
     "stale_version": 409,
     "already_signed": 409,
     "concluded": 409,
+    "face_check_required": 403,
 }
 """HTTP status by :class:`SettlementError` code; the rest (bad input) are 400."""
 
@@ -85,7 +87,7 @@ def settlement_json(current: SettlementVersion | None) -> dict[str, Any]:
     }
 
 
-async def _settlement(ctx: ServerContext, hearing_id: int, principal: Principal) -> Settlement:
+async def _settlement(ctx: ServerContext, hearing_id: HearingId, principal: Principal) -> Settlement:
     host = host_for(ctx, principal, hearing_id)
     try:
         return await run_in_threadpool(Settlement, ctx.sessions, hearing_id, host.timeline)
@@ -94,7 +96,7 @@ async def _settlement(ctx: ServerContext, hearing_id: int, principal: Principal)
 
 
 @router.get("/hearings/{hearing_id}/settlement")
-async def settlement(hearing_id: int, principal: AnyPrincipal, ctx: Ctx) -> dict[str, Any]:
+async def settlement(hearing_id: HearingId, principal: AnyPrincipal, ctx: Ctx) -> dict[str, Any]:
     """The version out for signature: its text, hash, who has signed or declined, whether concluded."""
     host_for(ctx, principal, hearing_id)
     if principal.is_viewer:
@@ -107,7 +109,7 @@ async def settlement(hearing_id: int, principal: AnyPrincipal, ctx: Ctx) -> dict
 
 
 @router.post("/hearings/{hearing_id}/settlement")
-async def draft(hearing_id: int, body: DraftBody, principal: Staff, ctx: Ctx) -> dict[str, Any]:
+async def draft(hearing_id: HearingId, body: DraftBody, principal: Staff, ctx: Ctx) -> dict[str, Any]:
     """Put a (new) settlement text out for signature (clerk or arbitrator)."""
     record = await _settlement(ctx, hearing_id, principal)
     try:
@@ -119,14 +121,14 @@ async def draft(hearing_id: int, body: DraftBody, principal: Staff, ctx: Ctx) ->
 
 @router.post("/hearings/{hearing_id}/settlement/sign")
 async def sign(
-    hearing_id: int, body: SettlementSignBody, request: Request, principal: AnyPrincipal, ctx: Ctx
+    hearing_id: HearingId, body: SettlementSignBody, request: Request, principal: AnyPrincipal, ctx: Ctx
 ) -> dict[str, Any]:
     """A party agrees to (or declines, with a reason) the version with hash ``sha256``."""
     participant_id = require_party(principal, hearing_id)
     host = host_for(ctx, principal, hearing_id)
     record = await _settlement(ctx, hearing_id, principal)
     device = signing_device(request)
-    similarity = host.face_similarity(participant_id, principal.session_id)
+    face = host.signing_face_check(participant_id, principal.session_id)
 
     def apply() -> dict[str, Any]:
         if body.agree:
@@ -135,7 +137,8 @@ async def sign(
                 body.sha256,
                 device=device,
                 login=principal.actor,
-                face_similarity=similarity,
+                face=face,
+                session_id=principal.session_id,
             )
         else:
             done = record.refuse(participant_id, body.sha256, reason=body.reason, device=device)

@@ -35,7 +35,9 @@ from court.access.principals import (
     InvitationNotFound,
     NotAuthenticated,
     Principal,
+    Throttled,
 )
+from court.access.throttle import Key, SignInThrottle
 from court.core.timeutil import utcnow
 from court.db.models import Account
 
@@ -55,6 +57,7 @@ __all__ = [
     "InvitationNotFound",
     "NotAuthenticated",
     "Principal",
+    "Throttled",
     "hash_password",
     "normalize_code",
     "tail",
@@ -81,6 +84,9 @@ class Accounts:
         self.session_ttl = session_ttl
         self.invitation_ttl = invitation_ttl
         self._now = now
+        # Failed sign-ins slow down per account and per address (court.access.throttle); a test or
+        # the server may put another in its place.
+        self.throttle = SignInThrottle()
 
     # accounts
 
@@ -130,9 +136,20 @@ class Accounts:
 
     # signing in and out (see court.access.login_sessions)
 
-    def login(self, username: str, password: str, *, client: str = "") -> tuple[str, Principal]:
-        return login_sessions.login(
-            self._sessions, username, password, client=client, now=self._now(), ttl=self.session_ttl
+    def login(
+        self, username: str, password: str, *, client: str = "", address: str = ""
+    ) -> tuple[str, Principal]:
+        """Sign staff or a viewer in; :class:`Throttled` after too many failures for the account or
+        from ``address`` (the client's network address)."""
+        name = username.strip()
+        return self._throttled(
+            self.throttle.login_keys(name, address),
+            AuditAction.LOGIN_THROTTLED,
+            {"username": name[:64], "client": address},
+            lambda: login_sessions.login(
+                self._sessions, username, password, client=client, now=self._now(), ttl=self.session_ttl
+            ),
+            remember=(name, address),
         )
 
     def authenticate(self, token: str | None) -> Principal:
@@ -157,16 +174,63 @@ class Accounts:
         """Revoke a code and end the sessions redeemed from it; :class:`InvitationNotFound` if unknown."""
         return invitation_codes.revoke_invitation(self._sessions, code, actor=actor, now=self._now())
 
-    def redeem(self, code: str, *, client: str = "") -> tuple[str, Principal]:
-        """Sign a party in with their invitation code; the session lasts ``session_ttl`` but never
-        beyond the invitation."""
-        return invitation_codes.redeem(
-            self._sessions, code, client=client, now=self._now(), session_ttl=self.session_ttl
+    def redeem(
+        self, code: str, *, client: str = "", address: str = "", current_token: str | None = None
+    ) -> tuple[str, Principal]:
+        """Sign a party in with their invitation code, once (the code is then bound to that
+        session); the session lasts ``session_ttl`` but never beyond the invitation. The device
+        holding that session (``current_token``) opening the link again keeps it.
+        :class:`Throttled` after too many wrong codes from ``address``."""
+        return self._throttled(
+            self.throttle.join_keys(address),
+            AuditAction.INVITATION_REDEEM_THROTTLED,
+            {"client": address},
+            lambda: invitation_codes.redeem(
+                self._sessions,
+                code,
+                client=client,
+                now=self._now(),
+                session_ttl=self.session_ttl,
+                current_token=current_token,
+            ),
         )
 
     def invitations(self, hearing_id: int) -> list[InvitationInfo]:
         """The hearing's invitations, newest first, with their status now."""
         return invitation_codes.list_invitations(self._sessions, hearing_id, now=self._now())
+
+    def _throttled(
+        self,
+        keys: list[Key],
+        action: AuditAction,
+        detail: dict[str, Any],
+        attempt: Callable[[], tuple[str, Principal]],
+        *,
+        remember: tuple[str, str] | None = None,
+    ) -> tuple[str, Principal]:
+        """Run a sign-in ``attempt`` under the throttle; a failure that blocks a key is audited."""
+        self.throttle.begin(keys)
+        try:
+            result = attempt()
+        except NotAuthenticated:
+            blocks = self.throttle.failed(keys)
+            if blocks:
+                self.audit(
+                    None,
+                    action,
+                    detail={
+                        **detail,
+                        "blocked": [
+                            {"key": b.kind, "failures": b.failures, "seconds": b.seconds} for b in blocks
+                        ],
+                    },
+                )
+            raise
+        except BaseException:
+            self.throttle.abandoned(keys)
+            raise
+        self.throttle.succeeded(keys, remember=remember)
+        return result
 
     # the audit trail (see court.access.audit)
 

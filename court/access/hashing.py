@@ -1,7 +1,9 @@
-"""Password and token hashing, and how much of a secret the audit log may keep.
+"""Password, token and invitation-code hashing, and how much of a secret the audit log may keep.
 
 Passwords are stored as salted scrypt hashes, session tokens as their SHA-256 (a token is already
-random, so a fast hash suffices and a copy of the database hands out no live session).
+random, so a fast hash suffices and a copy of the database hands out no live session). Invitation
+codes are short (8 characters of 31, about 40 bits): a fast hash of every possible code is an
+afternoon's work, so they get scrypt too — with a fixed salt, because a code is looked up by its hash.
 """
 
 from __future__ import annotations
@@ -61,6 +63,19 @@ def dummy_hash() -> str:
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+# A per-purpose constant, not a per-row salt: redeeming looks the code up by its hash. What makes a
+# stolen table useless is the cost: every guess costs what one redemption costs the server (~30 ms),
+# and trying all 31**8 codes would take one core centuries, against a code that lives a week at most.
+_CODE_SALT = b"court.invitation-code.v1"
+
+
+def code_hash(canonical_code: str) -> str:
+    """The stored form of an invitation code (its canonical ``ABCD-EFGH`` form): 64 hex digits."""
+    return hashlib.scrypt(
+        canonical_code.encode("utf-8"), salt=_CODE_SALT, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P, dklen=32
+    ).hex()
 
 
 def tail(secret: str) -> str:

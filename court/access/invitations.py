@@ -1,18 +1,24 @@
 """Party invitations: the per-hearing join code a clerk sends a party by SMS, its revocation, and the
-party signing in with it (a party has no account and sees only that hearing)."""
+party signing in with it (a party has no account and sees only that hearing).
+
+The code is stored only as its hash (:func:`court.access.hashing.code_hash`), and it is redeemed once:
+the login session it gives is the party's one device for the hearing (their face check and their
+signatures are bound to it). Another device, or the same one after its session was lost, needs the
+clerk to send a new code, which revokes the old one and its session."""
 
 from __future__ import annotations
 
 import secrets
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session, sessionmaker
 
 from court.access.audit import ANONYMOUS, AuditAction, write
-from court.access.hashing import tail, token_hash
+from court.access.hashing import code_hash, tail, token_hash
 from court.access.login_sessions import new_token, party_principal
 from court.access.principals import (
     AccessRole,
@@ -35,7 +41,8 @@ CODE_LENGTH = 8
 class InvitationInfo:
     id: int
     code: str
-    """``ABCD-EFGH``."""
+    """``ABCD-EFGH`` when the code was just made (the only time it exists in full); afterwards what
+    may be shown of it, ``…GH``."""
     hearing_id: int
     participant_id: int
     participant_name: str
@@ -45,7 +52,8 @@ class InvitationInfo:
     revoked_at: datetime | None
     last_used_at: datetime | None
     status: str
-    """``active``, ``expired`` or ``revoked`` at the time it was read."""
+    """``active``, ``redeemed``, ``expired`` or ``revoked`` at the time it was read."""
+    redeemed_at: datetime | None = None
 
 
 def normalize_code(text: str) -> str | None:
@@ -103,11 +111,10 @@ def invite(
         ).all()
         for old in older:
             _revoke(session, old, who, now, reason="replaced")
-        code = _new_code()
-        while session.scalar(select(Invitation.id).where(Invitation.code == code)) is not None:
-            code = _new_code()
+        code, digest = _unused_code(session)
         invitation = Invitation(
-            code=code,
+            code_sha256=digest,
+            code_hint=tail(code),
             hearing_id=hearing_id,
             participant_id=participant_id,
             created_by=who,
@@ -124,7 +131,7 @@ def invite(
             detail={"invitation_id": invitation.id, "participant_id": participant_id, "code": tail(code)},
             at=now,
         )
-        return _info(invitation, participant.name, now)
+        return replace(_info(invitation, participant.name, now), code=code)
 
 
 def revoke_invitation(
@@ -135,9 +142,7 @@ def revoke_invitation(
     who = actor_name(actor)
     canonical = normalize_code(code)
     with sessions.begin() as session:
-        invitation = (
-            session.scalar(select(Invitation).where(Invitation.code == canonical)) if canonical else None
-        )
+        invitation = _find(session, canonical)
         if invitation is None:
             raise InvitationNotFound(f"邀请码不存在 (no invitation {tail(code)})")
         if invitation.revoked_at is None:
@@ -147,46 +152,111 @@ def revoke_invitation(
 
 
 def redeem(
-    sessions: sessionmaker[Session], code: str, *, client: str, now: datetime, session_ttl: timedelta
+    sessions: sessionmaker[Session],
+    code: str,
+    *,
+    client: str,
+    now: datetime,
+    session_ttl: timedelta,
+    current_token: str | None = None,
 ) -> tuple[str, Principal]:
-    """Sign a party in with their invitation code; the session lasts ``session_ttl`` but never
-    beyond the invitation."""
+    """Sign a party in with their invitation code, once: the session lasts ``session_ttl`` but never
+    beyond the invitation, and the code is then bound to it (``invitation_used`` for any later try).
+
+    ``current_token``: the session the asking device already holds. Opening the invitation link
+    again on the device it was redeemed on (a reload, the SMS tapped twice) gives back that same
+    session instead of a refusal; any other device is refused."""
     canonical = normalize_code(code)
     with sessions() as session:
-        invitation = (
-            session.scalar(select(Invitation).where(Invitation.code == canonical)) if canonical else None
-        )
-        reason: str | None = None
-        if invitation is None:
-            reason = "unknown_invitation"
-        elif invitation.revoked_at is not None:
-            reason = "invitation_revoked"
-        elif as_utc(invitation.expires_at) <= now:
-            reason = "invitation_expired"
+        invitation = _find(session, canonical)
+        reason = _refusal(invitation, now)
+        if reason == "invitation_used" and invitation is not None and current_token:
+            principal = _bound_session(session, invitation, current_token, now)
+            if principal is not None:
+                return current_token, principal
         invitation_id = invitation.id if invitation is not None else None
         hearing_id = invitation.hearing_id if invitation is not None else None
-    if reason is not None:
-        with sessions.begin() as failed:
-            write(
-                failed,
-                ANONYMOUS,
-                AuditAction.INVITATION_REDEEM_FAILED,
-                hearing_id=hearing_id,
-                detail={
-                    "reason": reason,
-                    "invitation_id": invitation_id,
-                    "code": tail(canonical or code.strip()),
-                    "client": client[:200],
-                },
-                at=now,
-            )
-        raise not_authenticated(reason)
+    if reason is None:
+        assert invitation_id is not None
+        token, principal = _bind(sessions, invitation_id, client=client, now=now, session_ttl=session_ttl)
+        if principal is not None:
+            return token, principal
+        reason = "invitation_used"  # another device redeemed it in the meantime
+    with sessions.begin() as failed:
+        write(
+            failed,
+            ANONYMOUS,
+            AuditAction.INVITATION_REDEEM_FAILED,
+            hearing_id=hearing_id,
+            detail={
+                "reason": reason,
+                "invitation_id": invitation_id,
+                "code": tail(canonical or code.strip()),
+                "client": client[:200],
+            },
+            at=now,
+        )
+    raise not_authenticated(reason)
+
+
+def _unused_code(session: Session) -> tuple[str, str]:
+    """A fresh code and its hash (a clash with a stored one, however unlikely, draws again)."""
+    while True:
+        code = _new_code()
+        digest = code_hash(code)
+        if session.scalar(select(Invitation.id).where(Invitation.code_sha256 == digest)) is None:
+            return code, digest
+
+
+def _find(session: Session, canonical: str | None) -> Invitation | None:
+    if canonical is None:
+        return None
+    return session.scalar(select(Invitation).where(Invitation.code_sha256 == code_hash(canonical)))
+
+
+def _refusal(invitation: Invitation | None, now: datetime) -> str | None:
+    if invitation is None:
+        return "unknown_invitation"
+    if invitation.revoked_at is not None:
+        return "invitation_revoked"
+    if as_utc(invitation.expires_at) <= now:
+        return "invitation_expired"
+    if invitation.redeemed_at is not None:
+        return "invitation_used"
+    return None
+
+
+def _bound_session(session: Session, invitation: Invitation, token: str, now: datetime) -> Principal | None:
+    """The principal of ``token`` if it is the live session this invitation was redeemed into."""
+    row = session.scalar(select(LoginSession).where(LoginSession.token_sha256 == token_hash(token)))
+    if (
+        row is None
+        or row.invitation_id != invitation.id
+        or row.revoked_at is not None
+        or as_utc(row.expires_at) <= now
+    ):
+        return None
+    return party_principal(invitation, session.get(Participant, invitation.participant_id), row)
+
+
+def _bind(
+    sessions: sessionmaker[Session], invitation_id: int, *, client: str, now: datetime, session_ttl: timedelta
+) -> tuple[str, Principal | None]:
+    """Redeem the code into one new session; (token, None) when another request won the race (the
+    conditional update lets exactly one redemption through, on SQLite and PostgreSQL alike)."""
     token = new_token()
     with sessions.begin() as session:
+        claimed = session.execute(
+            update(Invitation)
+            .where(Invitation.id == invitation_id, Invitation.redeemed_at.is_(None))
+            .values(redeemed_at=now, last_used_at=now)
+        )
+        if not isinstance(claimed, CursorResult) or claimed.rowcount != 1:
+            return token, None
         invitation = session.get(Invitation, invitation_id)
         assert invitation is not None
+        session.refresh(invitation)
         participant = session.get(Participant, invitation.participant_id)
-        invitation.last_used_at = now
         row = LoginSession(
             token_sha256=token_hash(token),
             invitation_id=invitation.id,
@@ -206,7 +276,7 @@ def redeem(
             detail={
                 "invitation_id": invitation.id,
                 "session_id": row.id,
-                "code": tail(invitation.code),
+                "code": invitation.code_hint,
                 "client": client[:200],
             },
             at=now,
@@ -243,7 +313,7 @@ def _revoke(session: Session, invitation: Invitation, actor: str, now: datetime,
         detail={
             "invitation_id": invitation.id,
             "participant_id": invitation.participant_id,
-            "code": tail(invitation.code),
+            "code": invitation.code_hint,
             "reason": reason,
             "sessions_ended": int(getattr(ended, "rowcount", 0) or 0),
         },
@@ -257,11 +327,13 @@ def _info(invitation: Invitation, participant_name: str, now: datetime) -> Invit
         status = "revoked"
     elif expires_at <= now:
         status = "expired"
+    elif invitation.redeemed_at is not None:
+        status = "redeemed"
     else:
         status = "active"
     return InvitationInfo(
         id=invitation.id,
-        code=invitation.code,
+        code=invitation.code_hint,
         hearing_id=invitation.hearing_id,
         participant_id=invitation.participant_id,
         participant_name=participant_name,
@@ -271,4 +343,5 @@ def _info(invitation: Invitation, participant_name: str, now: datetime) -> Invit
         revoked_at=as_utc(invitation.revoked_at) if invitation.revoked_at is not None else None,
         last_used_at=as_utc(invitation.last_used_at) if invitation.last_used_at is not None else None,
         status=status,
+        redeemed_at=as_utc(invitation.redeemed_at) if invitation.redeemed_at is not None else None,
     )

@@ -108,6 +108,7 @@ class EventType(StrEnum):
     REMOTE_CONNECTED = "remote.connected"
     REMOTE_DISCONNECTED = "remote.disconnected"
     REMOTE_LOBBY = "remote.lobby"
+    REMOTE_MEDIA = "remote.media"
     REMOTE_REJECTED = "remote.rejected"
 
     # The tribunal discipline (庭审纪律).
@@ -128,6 +129,8 @@ class EventType(StrEnum):
 
     # Speech recognition.
     TRANSCRIPTION_FAULT = "transcription.fault"
+    TRANSCRIPTION_GAP = "transcription.gap"
+    TRANSCRIPTION_RECOVERED = "transcription.recovered"
     TRANSCRIPTION_STARTED = "transcription.started"
     TRANSCRIPTION_STOPPED = "transcription.stopped"
     TRANSCRIPTION_TERMS_ADDED = "transcription.terms_added"
@@ -208,6 +211,7 @@ PAYLOADS: Mapping[EventType, type] = MappingProxyType(
         EventType.REMOTE_CONNECTED: p.RemoteParty,
         EventType.REMOTE_DISCONNECTED: p.RemotePartyLeft,
         EventType.REMOTE_LOBBY: p.RemoteParty,
+        EventType.REMOTE_MEDIA: p.RemoteMedia,
         EventType.REMOTE_REJECTED: p.RemotePartyLeft,
         EventType.RULES_PLAYED: p.RulesPlayed,
         EventType.RULES_STARTED: p.RulesStarted,
@@ -220,6 +224,8 @@ PAYLOADS: Mapping[EventType, type] = MappingProxyType(
         EventType.STARTUP_REQUESTED: p.StartupRequested,
         EventType.STARTUP_RETRIED: p.StartupRetried,
         EventType.TRANSCRIPTION_FAULT: p.TranscriptionFault,
+        EventType.TRANSCRIPTION_GAP: p.TranscriptionGap,
+        EventType.TRANSCRIPTION_RECOVERED: p.TranscriptionRecovered,
         EventType.TRANSCRIPTION_STARTED: p.TranscriptionStarted,
         EventType.TRANSCRIPTION_STOPPED: p.TranscriptionStopped,
         EventType.TRANSCRIPTION_TERMS_ADDED: p.TranscriptionTermsAdded,

@@ -184,6 +184,10 @@ class BiluSigned(TypedDict):
     signature_id: int
     """The ``signatures`` row holding the statement and image."""
     seal: str
+    face_similarity: NotRequired[float]
+    """A party's face check passed in the session they signed from (sealed in the statement too)."""
+    face_check_seq: NotRequired[int]
+    """The ``attendance.remote_check`` event of that check."""
 
 
 class BiluSignRefused(BiluSigned):
@@ -417,6 +421,15 @@ class RecordingAction(TypedDict):
     manifest_seq: int
     source: str
     reason: str
+    outage_seconds: NotRequired[float]
+    """After the process stopped (recovered): wall-clock seconds nothing was recorded — the hearing
+    clock does not show it (a restarted demo goes on at the last time + 1 s)."""
+    outage_from: NotRequired[str]
+    """ISO wall time of the recording's last write before the stop."""
+    outage_to: NotRequired[str]
+    """ISO wall time of the restart."""
+    interrupted_at: NotRequired[float]
+    """Hearing-clock seconds of the last thing recorded before the stop."""
 
 
 # -- remote: a remote party's way from the lobby into the hearing --------------------------------------
@@ -438,6 +451,17 @@ class RemotePartyLeft(RemoteParty):
     """Rejected by the clerk, or disconnected: why."""
 
     reason: str
+
+
+class RemoteMedia(TypedDict):
+    """A remote party turned their microphone or camera off or on (or left) from their page."""
+
+    participant_id: int
+    name: str
+    role: str
+    role_label: str
+    muted: bool
+    camera_off: bool
 
 
 # -- rules: the tribunal discipline (庭审纪律) -----------------------------------------------------------
@@ -492,6 +516,8 @@ class SettlementSigned(SettlementSignatory):
     """``login`` or ``login,face``."""
     login: str
     face_similarity: NotRequired[float]
+    face_check_seq: NotRequired[int]
+    """The ``attendance.remote_check`` event of the face check passed before signing."""
 
 
 class SettlementSignRefused(SettlementSignatory):
@@ -552,6 +578,30 @@ class TranscriptionStopped(TypedDict):
     audio_seconds: float
     latency_p50: NotRequired[float]
     latency_max: NotRequired[float]
+
+
+class TranscriptionRecovered(TypedDict):
+    """After a restart: the speech recorded before it but not yet transcribed (recognition was behind,
+    or the line was still being decoded), transcribed from the recorded segments."""
+
+    start: float
+    end: float
+    """The hearing-clock stretch read back from the recording."""
+    sources: list[str]
+    lines: int
+    rejected: int
+    audio_seconds: float
+    decode_seconds: float
+
+
+class TranscriptionGap(TypedDict):
+    """A stretch of the hearing whose speech cannot be transcribed (its audio was not saved, or could
+    not be read back): printed in the 笔录 with its time span and reason."""
+
+    start: float
+    end: float
+    sources: list[str]
+    reason: str
 
 
 class TranscriptionTermsAdded(TypedDict):

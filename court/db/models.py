@@ -225,13 +225,17 @@ class Account(Base):
 
 
 class Invitation(Base):
-    """A party's per-hearing join code (what goes by SMS)."""
+    """A party's per-hearing join code (what goes by SMS). Only its hash is kept: a copy of the
+    database hands out no way into a hearing. It is redeemed once, by one device; another device
+    needs the clerk to send a new code."""
 
     __tablename__ = "invitations"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(16), unique=True)
-    """Canonical ``ABCD-EFGH`` form."""
+    code_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    """:func:`court.access.hashing.code_hash` of the canonical ``ABCD-EFGH`` form."""
+    code_hint: Mapped[str] = mapped_column(String(8), default="")
+    """What the clerk's list may show of the code: its last two characters (``…GH``)."""
     hearing_id: Mapped[int] = mapped_column(ForeignKey("hearings.id", ondelete="CASCADE"), index=True)
     participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"), index=True)
     created_by: Mapped[str] = mapped_column(String(100))
@@ -239,6 +243,8 @@ class Invitation(Base):
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None] = mapped_column(nullable=True)
     last_used_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    redeemed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    """When the code was redeemed: from then on it is bound to that one login session."""
 
 
 class LoginSession(Base):

@@ -2,7 +2,9 @@
 courtroom, packaged models — through the whole lifecycle, one-click start first.
 
 The script's lines are synthesized with the voice of their role and played into the seat's
-simulated microphone at their time; the hearing records what the devices deliver.
+simulated microphone at their time; the hearing records what the devices deliver. Which lines have
+been said is kept beside the hearing (``script_progress.json``), so a demo resumed after a crash goes
+on from the line it stopped in.
 """
 
 from __future__ import annotations
@@ -10,11 +12,11 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,17 +30,19 @@ from court.core.cases import (
     load_hearing,
     set_clock_origin,
 )
+from court.core.events import EventType
 from court.core.lifecycle import HearingState, Lifecycle, Phase
-from court.core.timeline import export_jsonl, read_events
+from court.core.timeline import TimelineEvent, export_jsonl, read_events
 from court.db.engine import DATABASE_URL_ENV, open_store
 from court.demo.script import HearingScript, ScriptLine, load_script
 from court.live.announcement import Announcement
 from court.live.assembly import assemble_hearing, build_announcement, config_synthesizer
+from court.live.recording import microphone_source
 from court.live.recovery import CARRIES_ON, carry_on_after_restart
 from court.live.room import SimulationInputs
 from court.live.session import HearingSession, StartupReport
 from court.record.bilu import KEY_FILE_NAME, lock_if_closed
-from devices.clock import ScaledClock
+from devices.clock import ScaledClock, WallClock
 from devices.simulated.room import SimulatedRoom
 from devices.tts import MandarinSynthesizer, Speech, voice_for_role
 
@@ -48,6 +52,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HEARING_FILE = "hearing.json"
+PROGRESS_FILE = "script_progress.json"
 SPEECH_LEAD = 0.3
 """Seconds between scheduling a line and its first sample: the microphone must not have passed it."""
 
@@ -136,7 +141,7 @@ def run_demo(
             progress(f"  设备故障 {fault}")
         session.open()
         progress("开庭")
-        _play_script(session, simulated, script, speech, progress, start_phase=None)
+        _play_script(session, simulated, script, speech, progress, out=out, lines=range(len(script.lines)))
         session.close()
         progress("闭庭")
     except BaseException:
@@ -149,7 +154,9 @@ def run_demo(
 def resume_demo(out: Path, config: Config, *, speed: float = 1.0, progress: Progress = print) -> DemoResult:
     """Pick up a demo hearing after its process died (kill -9, power loss), the way the server does
     (:mod:`court.live.recovery`): the recording folder is repaired (the open segments kept and
-    flagged), the hearing goes on from its last recorded state and the script from its next phase."""
+    flagged), what was said but not yet transcribed is transcribed from the recording, the hearing
+    goes on from its last recorded state and the script from the line it stopped in (said again
+    in full: it was cut off)."""
     out = out.resolve()
     info = json.loads((out / HEARING_FILE).read_text(encoding="utf-8"))
     hearing_id, url = int(info["id"]), str(info["database"])
@@ -168,14 +175,27 @@ def resume_demo(out: Path, config: Config, *, speed: float = 1.0, progress: Prog
     session, simulated = _session(sessions, hearing_id, config, clock, announcement, script)
     progress(f"恢复 hearing {hearing_id}: 记录中的状态 {session.state.label}")
     try:
+        # The outage is measured in real time: this clock's wall runs ``speed`` times too fast.
         state = carry_on_after_restart(
-            session, "restart after crash", "process ended without closing the recording (crash)"
+            session,
+            "restart after crash",
+            "process ended without closing the recording (crash)",
+            wall=WallClock(),
         )
         if state in CARRIES_ON:  # else not started, or over: nothing to play
             if state is HearingState.RECESS:
                 session.resume()
-            start_phase = None if state is HearingState.PREPARING else session.lifecycle.phase
-            _play_script(session, simulated, script, speech, progress, start_phase=start_phase)
+            lines = _lines_to_say(out, session.timeline.events(), len(script.lines))
+            if lines is None:  # a demo folder from before the progress file: the next phase
+                phase = None if state is HearingState.PREPARING else session.lifecycle.phase
+                lines = [
+                    i
+                    for i, line in enumerate(script.lines)
+                    if phase is None or line.phase.order > phase.order
+                ]
+            if lines:
+                progress(f"  从第 {lines[0] + 1} 句台词继续")
+            _play_script(session, simulated, script, speech, progress, out=out, lines=lines)
             session.close()
             progress("闭庭")
     except BaseException:
@@ -240,12 +260,17 @@ def _play_script(
     speech: dict[ScriptLine, Speech],
     progress: Progress,
     *,
-    start_phase: Phase | None,
+    out: Path,
+    lines: Sequence[int],
 ) -> None:
+    """Play the script's lines of index ``lines``, in that order; a line counts as said (in the
+    progress file) once it and the pause after it are over."""
     clock = session.clock
-    lines = [line for line in script.lines if start_phase is None or line.phase.order > start_phase.order]
-    for line in lines:
-        if line.phase != session.lifecycle.phase and line.phase is not Phase.OPENING:
+    for index in lines:
+        line = script.lines[index]
+        current = session.lifecycle.phase
+        # Forward only: a line said again after a crash is said in the phase the hearing is in.
+        if line.phase is not Phase.OPENING and (current is None or line.phase.order > current.order):
             if script.recess_after_phase is session.lifecycle.phase:
                 session.recess("合议庭休庭评议")
                 clock.sleep_until(clock.now() + 5.0)
@@ -256,6 +281,67 @@ def _play_script(
         start = clock.now() + SPEECH_LEAD
         room.microphone(line.seat).add_clip(start, audio.samples, audio.sample_rate)
         clock.sleep_until(start + audio.duration + line.pause_after)
+        # ``said``: the lines from the first said in full; ``lines``: when each was said (a line
+        # said again replaces its earlier time), to tell after a crash whose sound was saved.
+        before = _read_progress(out) or {}
+        done = [d for d in before.get("lines", []) if d[0] != index]
+        done.append([index, line.seat, start, start + audio.duration])
+        _write_progress(out, {"said": max(index + 1, int(before.get("said", 0))), "lines": done})
+
+
+def _read_progress(out: Path) -> dict[str, Any] | None:
+    try:
+        body = json.loads((out / PROGRESS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _lines_to_say(out: Path, events: Sequence[TimelineEvent], count: int) -> list[int] | None:
+    """The script lines to say after a restart (None: not known): those said before it whose sound
+    did not reach the recording in full (the crash took it first, or capture dropped it) and that
+    have no transcript line, then every line from the first one not said in full — people say again
+    what the record lost, so no line is lost. A line whose sound was saved is left to the
+    transcription's catch-up."""
+    progress = _read_progress(out)
+    if progress is None or "said" not in progress:
+        return None
+    saved: dict[str, list[tuple[float, float]]] = {}
+    for e in events:
+        if e.type == EventType.RECORDING_SEGMENT:
+            saved.setdefault(str(e.payload["source"]), []).append((e.payload["start"], e.payload["end"]))
+    heard = [e.payload for e in events if e.type == EventType.UTTERANCE]
+    again = []
+    for index, seat, start, end in progress.get("lines", []):
+        source = microphone_source(seat)
+        kept = any(
+            u["source"] == source and min(end, u["end"]) - max(start, u["start"]) > 0.5 * (end - start)
+            for u in heard
+        )
+        if not kept and _covered(saved.get(source, []), start, end) < 0.9 * (end - start):
+            again.append(int(index))
+    return again + list(range(int(progress["said"]), count))
+
+
+def _covered(spans: Sequence[tuple[float, float]], start: float, end: float) -> float:
+    """Seconds of ``start``–``end`` that the saved segments ``spans`` hold."""
+    total, reached = 0.0, start
+    for a, b in sorted(spans):
+        a, b = max(a, reached), min(b, end)
+        if b > a:
+            total += b - a
+            reached = b
+    return total
+
+
+def _write_progress(out: Path, body: dict[str, Any]) -> None:
+    # Replaced in one step and synced: a kill -9 leaves the old file or the new, never half of one.
+    tmp = out / (PROGRESS_FILE + ".tmp")
+    with tmp.open("w", encoding="utf-8") as f:
+        json.dump(body, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, out / PROGRESS_FILE)
 
 
 def _synthesize_lines(

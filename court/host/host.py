@@ -42,6 +42,7 @@ from court.live.session import HearingSession, StartupFailed
 from court.record.bilu import Bilu, lock_if_closed
 from court.record.evidence import EvidenceInfo
 from court.record.evidence import present_evidence as _present_evidence
+from court.record.signer_identity import SignerFaceCheck
 from devices.broadcast.mix import AudioMixer
 from devices.clock import Clock, WallClock
 
@@ -97,6 +98,7 @@ class HearingHost:
         self._assembled: AssembledHearing | None = None
         self._lock = threading.RLock()
         self._start_thread: threading.Thread | None = None
+        self._face_checks: dict[tuple[int, int | None], SignerFaceCheck] = {}
 
     # -- reading ---------------------------------------------------------------------------------------
 
@@ -319,7 +321,7 @@ class HearingHost:
         """The result of a remote party's face check: passed → the lobby; failed → logged, for the
         clerk (the party may try again)."""
         participant = self._participant(participant_id)
-        self.timeline.append(
+        checked = self.timeline.append(
             EventType.ATTENDANCE_REMOTE_CHECK,
             {
                 **report,
@@ -331,10 +333,22 @@ class HearingHost:
         )
         if not admitted:
             return None
+        if similarity is not None:
+            # Kept for signing: a party signs only after a recent check in the session they sign from.
+            with self._lock:
+                self._face_checks[(participant_id, session_id)] = SignerFaceCheck(
+                    similarity, checked.t, session_id, checked.seq
+                )
         with _refusals():
             party = self.lobby.check_passed(participant, similarity, session_id)
         self.timeline.append(EventType.REMOTE_LOBBY, party.to_json(), actor=f"party:{participant_id}")
         return party
+
+    def signing_face_check(self, participant_id: int, session_id: int | None) -> SignerFaceCheck | None:
+        """The latest face check the party passed in login session ``session_id`` (any age: the
+        signing checks how recent it is), or None."""
+        with self._lock:
+            return self._face_checks.get((participant_id, session_id))
 
     def face_similarity(self, participant_id: int, session_id: int | None) -> float | None:
         """The similarity of the party's passed face check, if it was passed in this login session:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -43,6 +44,45 @@ _ACTION_EVENTS = {
 
 def microphone_source(seat_id: str) -> str:
     return f"mic-{seat_id}"
+
+
+@dataclass(frozen=True)
+class Outage:
+    """How long nothing was recorded because the process running the hearing had stopped, on the wall
+    clock: the hearing clock does not show it (a restarted demo goes on at the last time + 1 s)."""
+
+    since: datetime
+    """The recording's last write before the stop (its files' newest modification time)."""
+    until: datetime
+    """The restart."""
+    interrupted_at: float
+    """Hearing-clock seconds of the last thing recorded before the stop."""
+
+    @property
+    def seconds(self) -> float:
+        return max(0.0, (self.until - self.since).total_seconds())
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "outage_seconds": round(self.seconds, 3),
+            "outage_from": self.since.astimezone(UTC).isoformat(timespec="milliseconds"),
+            "outage_to": self.until.astimezone(UTC).isoformat(timespec="milliseconds"),
+            "interrupted_at": round(self.interrupted_at, 3),
+        }
+
+
+def last_write(root: Path) -> datetime | None:
+    """When anything in the recording folder was last written (None for an empty or missing one).
+    Read before the folder is repaired: the repair writes the manifest itself."""
+    newest = 0.0
+    if root.is_dir():
+        for path in root.rglob("*"):
+            try:
+                if path.is_file():
+                    newest = max(newest, path.stat().st_mtime)
+            except OSError:
+                continue
+    return datetime.fromtimestamp(newest, UTC) if newest else None
 
 
 class RecordingError(Exception):
@@ -100,16 +140,31 @@ class HearingRecording:
         self._first_seen: set[str] = set()
         self._started: set[str] = set()
         self._seen = threading.Condition()
+        self._outage: Outage | None = None
 
     @property
     def running(self) -> bool:
         return self._recorder is not None
 
+    def note_outage(self, outage: Outage) -> None:
+        """What the next :meth:`recover` reports of the outage (its ``recording.recovered`` event and
+        the manifest's ``recovered`` line carry the wall-clock length)."""
+        self._outage = outage
+
     def recover(self, timeline: Timeline, reason: str) -> list[ManifestEntry]:
         """Repair the folder after a crash: unlisted segments are kept, hashed and flagged defective."""
+        outage = self._outage
+        if outage is not None:
+            # Also in the manifest's own words: the recording's proof says how long it was down.
+            reason = (
+                f"{reason}; outage {outage.seconds:.1f} s wall clock "
+                f"({outage.since.astimezone(UTC):%Y-%m-%dT%H:%M:%S}Z"
+                f" to {outage.until.astimezone(UTC):%Y-%m-%dT%H:%M:%S}Z)"
+            )
         entries = recover(self.root, reason, t=self.clock.now())
         for entry in entries:
             self._to_timeline(timeline, entry)
+        self._outage = None
         return entries
 
     def start(self, timeline: Timeline) -> None:
@@ -251,6 +306,8 @@ class HearingRecording:
             timeline.append(EventType.RECORDING_SEGMENT, payload, t=entry.end)
         elif isinstance(entry, EventEntry):
             payload = {"manifest_seq": entry.seq, "source": entry.source, "reason": entry.reason}
+            if entry.action is EventAction.RECOVERED and self._outage is not None:
+                payload.update(self._outage.payload())
             timeline.append(_ACTION_EVENTS[entry.action], payload, t=entry.t)
             if entry.action is EventAction.START:
                 with self._seen:

@@ -5,14 +5,19 @@ The role of a line comes from its channel: a seat's microphone gives the seat's 
 participant sitting there; a remote track gives its participant. Only a channel several people share
 is split by voice (see :mod:`transcripts.diarization`). Decoding runs on the transcriber's own worker
 thread, never on a capture thread; the timeline's listeners get each line as it is committed.
+
+After a restart the speech recorded before it without a line yet is transcribed from the recording
+first (:meth:`HearingTranscription.catch_up`, :mod:`court.live.catch_up`): the live lines wait until
+it is done, so the transcript stays in the order things were said.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -22,13 +27,30 @@ from court.core.cases import HearingInfo, ParticipantInfo
 from court.core.events import EventType
 from court.core.roles import Role
 from court.core.timeline import Timeline
+from court.live.catch_up import (
+    AudioReader,
+    Backlog,
+    BacklogResult,
+    CatchUpCancelled,
+    Gap,
+    merge_gaps,
+    transcribe_backlog,
+)
 from court.live.recording import microphone_source
 from devices.media import AudioChunk, Samples, VideoFrame
 from devices.vad import SileroVad
 from transcripts.crosstalk import CrosstalkOptions
 from transcripts.decoder import DecodeOptions
 from transcripts.recognizer import GuardOptions, Recognizer, RecognizerOptions
-from transcripts.stream import LiveOptions, LiveTranscriber, Rejected, SpeakerSplitter, Utterance
+from transcripts.stream import (
+    LiveOptions,
+    LiveTranscriber,
+    Rejected,
+    RejectedCallback,
+    SpeakerSplitter,
+    Utterance,
+    UtteranceCallback,
+)
 from transcripts.vad import VadOptions
 from transcripts.vocabulary import CaseVocabulary, read_terms
 
@@ -198,6 +220,12 @@ class HearingTranscription:
         self._partial_listeners: list[Callable[[Utterance], None]] = []
         self._lock = threading.Lock()
         self.rejected: list[Rejected] = []
+        self._commit_lock = threading.Lock()
+        self._held: list[Utterance] | None = None
+        """Live lines kept back while the backlog is transcribed (None: none kept back)."""
+        self._catch_up: threading.Thread | None = None
+        self._cancel_catch_up = threading.Event()
+        self._closing = False
 
     @property
     def recognizer(self) -> Recognizer:
@@ -291,13 +319,110 @@ class HearingTranscription:
             self._timeline.append(EventType.TRANSCRIPTION_TERMS_ADDED, {"terms": list(terms)}, actor=actor)
 
     def drain(self, timeout: float = 120.0) -> bool:
-        """Decode everything heard so far (utterances still open are ended); False on timeout."""
+        """Decode everything heard so far (utterances still open are ended), the backlog of a restart
+        first; False on timeout. Called before closing: what is still left then is a gap."""
+        self._closing = True
+        deadline = time.monotonic() + timeout
+        catch_up = self._catch_up
+        if catch_up is not None:
+            catch_up.join(timeout)
+            if catch_up.is_alive():
+                return False
         live = self._live
         if live is None:
             return True
-        return live.flush(timeout, until=self.clock() if self.clock is not None else None)
+        remaining = max(1.0, deadline - time.monotonic())
+        return live.flush(remaining, until=self.clock() if self.clock is not None else None)
+
+    # -- after a restart: the backlog first -----------------------------------------------------
+
+    def hold(self) -> None:
+        """Keep the live lines back from now on, until :meth:`catch_up` has committed the lines
+        recovered from the recording (call it before the live transcript starts)."""
+        with self._commit_lock:
+            if self._held is None:
+                self._held = []
+
+    def catch_up(self, backlog: Backlog, read: AudioReader, timeline: Timeline) -> None:
+        """Transcribe ``backlog`` (read with ``read`` from the recording) on a thread of its own;
+        then commit its lines, a ``transcription.recovered`` event, the gaps where audio could not be
+        read, and the live lines held meanwhile, in that order."""
+        self.hold()
+        self._cancel_catch_up.clear()
+        thread = threading.Thread(
+            target=self._run_catch_up,
+            args=(backlog, read, timeline),
+            name="transcription-catch-up",
+            daemon=True,
+        )
+        self._catch_up = thread
+        thread.start()
+
+    def _run_catch_up(self, backlog: Backlog, read: AudioReader, timeline: Timeline) -> None:
+        result: BacklogResult | None = None
+        gaps: list[Gap] = []
+        try:
+            # Even with nothing to read back, the record says the backlog was looked for.
+            result = BacklogResult()
+            if backlog.stretches:
+                result = transcribe_backlog(
+                    backlog, read, self._backlog_transcriber, cancelled=self._cancel_catch_up.is_set
+                )
+                gaps += result.gaps
+        except CatchUpCancelled:
+            if not self._closing:
+                # The process stops under a hearing that will resume: nothing is committed (the live
+                # lines stay held and go), so the next start reads all of it back from the recording.
+                return
+            gaps.append(Gap(backlog.start, backlog.end, tuple(backlog.sources), _UNFINISHED))
+            result = None
+        except Exception as exc:  # the transcript is not the evidence: a gap, and the hearing goes on
+            log.exception("transcribing the backlog from the recording failed")
+            result = None
+            reason = f"据录音补录失败 ({type(exc).__name__}: {exc})"
+            gaps.append(Gap(backlog.start, backlog.end, tuple(backlog.sources), reason))
+        with self._commit_lock:
+            for utterance in result.utterances if result is not None else []:
+                self._write(timeline, utterance)
+            if result is not None:
+                timeline.append(
+                    EventType.TRANSCRIPTION_RECOVERED,
+                    {
+                        "start": round(backlog.start, 3),
+                        "end": round(backlog.end, 3),
+                        "sources": backlog.sources,
+                        "lines": len(result.utterances),
+                        "rejected": len(result.rejected),
+                        "audio_seconds": round(result.audio_seconds, 2),
+                        "decode_seconds": round(result.decode_seconds, 2),
+                    },
+                )
+            for gap in merge_gaps(gaps):
+                timeline.append(EventType.TRANSCRIPTION_GAP, gap.payload())
+            held, self._held = self._held or [], None
+            for utterance in held:
+                self._write(timeline, utterance)
+
+    def _backlog_transcriber(
+        self, on_utterance: UtteranceCallback, on_rejected: RejectedCallback
+    ) -> LiveTranscriber:
+        # The live options, crosstalk check and splitters, without what only helps a live listener:
+        # the audio comes faster than speech, so a decode during a pause would mostly be wasted.
+        options = replace(live_options(self.config), partial_interval=None, speculate_after=None)
+        return LiveTranscriber(
+            self.recognizer,
+            vad_model(),
+            on_utterance=on_utterance,
+            on_rejected=on_rejected,
+            options=options,
+            splitters={s: sp for s, sp in self.splitters.items() if s in self.channels},
+        )
 
     def stop(self, timeout: float = 120.0) -> None:
+        catch_up = self._catch_up
+        if catch_up is not None and catch_up.is_alive():
+            self._cancel_catch_up.set()
+            catch_up.join(timeout)
         with self._lock:
             live, self._live = self._live, None
         if live is None:
@@ -325,8 +450,17 @@ class HearingTranscription:
 
     def _commit(self, utterance: Utterance) -> None:
         timeline = self._timeline
+        if timeline is None:
+            return
+        with self._commit_lock:
+            if self._held is not None:
+                self._held.append(utterance)
+                return
+            self._write(timeline, utterance)
+
+    def _write(self, timeline: Timeline, utterance: Utterance) -> None:
         channel = self.channels.get(utterance.source)
-        if timeline is None or channel is None:
+        if channel is None:
             return
         participant = channel.participant
         if utterance.speaker is not None:
@@ -357,3 +491,6 @@ class HearingTranscription:
                 listener(utterance)
             except Exception:
                 log.exception("a partial-text listener failed")
+
+
+_UNFINISHED = "闭庭时据录音补录尚未完成 (the catch-up had not finished at the close)"

@@ -5,7 +5,9 @@ The settlement's facts live only in the hearing's timeline — one source of tru
 - ``settlement.drafted`` {version, text, sha256, drafted_by, kind, phase}: the clerk or an arbitrator
   puts a text out for signature. A new draft supersedes every earlier version and its signatures.
 - ``settlement.signed`` {version, sha256, participant_id, name, role, method, login, device,
-  face_similarity?}: a party agrees to exactly the text with that hash (the one they saw).
+  face_similarity, face_check_seq?}: a party agrees to exactly the text with that hash (the one they
+  saw), having passed a face check in the session they sign from shortly before
+  (:mod:`court.record.signer_identity`).
 - ``settlement.sign_refused`` {version, sha256, participant_id, name, role, device, reason}.
 - ``settlement.concluded`` {version, sha256}: every party-side signer who is present has signed.
 
@@ -24,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -36,6 +38,7 @@ from court.core.events import EventType
 from court.core.lifecycle import Lifecycle
 from court.core.roles import Role
 from court.core.timeline import Timeline, TimelineEvent, read_events
+from court.record.signer_identity import FaceCheckRequired, SignerFaceCheck, check_face
 
 DRAFTED = EventType.SETTLEMENT_DRAFTED
 SIGNED = EventType.SETTLEMENT_SIGNED
@@ -48,7 +51,8 @@ MAX_TEXT = 50_000
 class SettlementError(Exception):
     """A settlement request refused; ``code`` for the API, the message (Chinese, English gloss) for
     people. Codes: no_hearing, empty_text, too_long, concluded, no_settlement, not_a_signer,
-    stale_version, already_signed, reason_required, device_required, login_required."""
+    stale_version, already_signed, reason_required, device_required, login_required,
+    face_check_required."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -247,18 +251,28 @@ class Settlement:
         *,
         device: str,
         login: str,
-        face_similarity: float | None = None,
+        face: SignerFaceCheck | None,
+        session_id: int | None = None,
     ) -> SettlementSignature:
         """Agree to the version with hash ``sha256`` — the text the signer saw on ``device`` — by a
-        confirmation tied to their ``login`` (and their face check, where there was one). Appends
+        confirmation tied to their ``login`` and ``face``, the face check they passed in login
+        session ``session_id`` shortly before (``face_check_required`` without one). Appends
         ``settlement.concluded`` when it was the last signature needed."""
         if not login.strip():
             raise SettlementError("login_required", "签署须经登录确认 (signing needs a login)")
-        payload: dict[str, Any] = {"method": "login,face" if face_similarity is not None else "login"}
-        payload["login"] = login.strip()
-        if face_similarity is not None:
-            payload["face_similarity"] = round(float(face_similarity), 4)
-        return self._record(participant_id, sha256, SIGNED, device=device, extra=payload)
+
+        def identity() -> dict[str, Any]:
+            try:
+                passed = check_face(face, now=self.timeline.clock.now(), session_id=session_id)
+            except FaceCheckRequired as exc:
+                raise SettlementError("face_check_required", exc.message) from None
+            return {
+                "face_similarity": round(float(passed.similarity), 4),
+                **({"face_check_seq": passed.seq} if passed.seq is not None else {}),
+            }
+
+        payload: dict[str, Any] = {"method": "login,face", "login": login.strip()}
+        return self._record(participant_id, sha256, SIGNED, device=device, extra=payload, identity=identity)
 
     def refuse(self, participant_id: int, sha256: str, *, reason: str, device: str) -> SettlementSignature:
         """Decline the version with hash ``sha256``, with the reason (recorded)."""
@@ -269,8 +283,17 @@ class Settlement:
         )
 
     def _record(
-        self, participant_id: int, sha256: str, kind: EventType, *, device: str, extra: dict[str, Any]
+        self,
+        participant_id: int,
+        sha256: str,
+        kind: EventType,
+        *,
+        device: str,
+        extra: dict[str, Any],
+        identity: Callable[[], dict[str, Any]] | None = None,
     ) -> SettlementSignature:
+        """``identity``: checks who signs and gives what the event records of it; asked last, so a
+        stale or repeated signature is refused as such first."""
         signer = self._signer(participant_id)
         if not device.strip():
             raise SettlementError("device_required", "须记录签署设备 (the signing device must be named)")
@@ -293,6 +316,8 @@ class Settlement:
                     f"{signer.label} 已经{'拒绝签署' if done.refused else '签署'}"
                     f"第 {current.version} 版调解协议 (already done for this version)",
                 )
+            if identity is not None:
+                extra = {**extra, **identity()}
             event = self.timeline.append(
                 kind,
                 {

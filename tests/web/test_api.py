@@ -20,6 +20,7 @@ from court.config import load_config
 from court.core.events import EventType
 from court.db.engine import close_store
 from court.demo.seed import seed_cases
+from court.host.host import HostStatus
 from tests.court.helpers import write_test_config
 from web.app import create_app
 from web.server import build_context
@@ -61,6 +62,18 @@ class Api:
         assert r.status_code == 200, r.text
         self.client.cookies.clear()
         return {"authorization": f"Bearer {r.json()['token']}"}
+
+    def face_checked(self, hearing_id: int, party: dict[str, str], similarity: float = 0.9) -> None:
+        """The party passes the face check in that session (as /face-check records it, without the
+        camera frames and the face models)."""
+        principal = self.ctx.accounts.authenticate(party["authorization"].removeprefix("Bearer "))
+        self.ctx.hosts.get(hearing_id).remote_checked(
+            principal.participant_id,
+            admitted=True,
+            similarity=similarity,
+            report={"reason": "人脸核验通过", "match": True, "similarity": similarity},
+            session_id=principal.session_id,
+        )
 
 
 @pytest.fixture(scope="module")
@@ -146,7 +159,9 @@ def test_login_sets_an_http_only_cookie_that_works(api: Api) -> None:
     cookie = r.headers["set-cookie"]
     assert "court_session=" in cookie and "HttpOnly" in cookie and "samesite=lax" in cookie.lower()
     assert api.client.get("/api/me").json()["role"] == "clerk"
-    assert api.client.post("/api/logout").status_code == 200
+    # A browser names the page's origin on every post; under the cookie, a post without it is refused.
+    assert api.client.post("/api/logout").status_code == 403
+    assert api.client.post("/api/logout", headers={"origin": "http://testserver"}).status_code == 200
     api.client.cookies.clear()
     assert api.client.get("/api/me").status_code == 401
 
@@ -435,6 +450,24 @@ def test_a_new_invitation_replaces_the_old_one(api: Api) -> None:
     api.client.cookies.clear()
 
 
+def test_a_code_works_on_one_device_only(api: Api) -> None:
+    """Item 7: a redeemed code is bound to the session it gave; the link opened again on that device
+    keeps the session, any other device is refused until the clerk sends a new code."""
+    hearing = api.hearings[0]
+    code = api.invite(hearing, "applicant")
+    first = api.client.post("/api/join", json={"code": code})
+    assert first.status_code == 200
+    # The same browser (its cookie is sent, as a browser sends its own Origin).
+    again = api.client.post("/api/join", json={"code": code}, headers={"origin": "http://testserver"})
+    assert again.status_code == 200 and again.json()["token"] == first.json()["token"]
+    api.client.cookies.clear()
+    r = api.client.post("/api/join", json={"code": code})  # another device
+    assert r.status_code == 401 and r.json()["code"] == "invitation_used"
+    assert "重新发送" in r.json()["detail"]
+    session = {"authorization": f"Bearer {first.json()['token']}"}
+    assert api.client.get(f"/api/hearings/{hearing}", headers=session).status_code == 200
+
+
 def test_expired_invitation_is_401(api: Api) -> None:
     accounts = api.ctx.accounts
     ttl = accounts.invitation_ttl
@@ -551,6 +584,12 @@ def test_settlement_drafted_signed_and_concluded_through_the_api(api: Api) -> No
 
     first = api.client.post(base, json={"text": SETTLEMENT + "（初稿）"}, headers=clerk).json()
     assert first["version"] == 1 and first["kind"] == "hearing"
+    # Agreeing needs the party's face, checked in this session: a code or a session alone is not them.
+    r = api.client.post(f"{base}/sign", json={"sha256": first["sha256"]}, headers=parties["applicant"])
+    assert r.status_code == 403 and r.json()["code"] == "face_check_required"
+    assert "人脸核验" in r.json()["detail"]
+    for headers in parties.values():
+        api.face_checked(hearing, headers)
     signed = api.client.post(
         f"{base}/sign", json={"sha256": first["sha256"], "agree": True}, headers=parties["applicant"]
     )
@@ -611,11 +650,20 @@ def test_viewers_see_a_file_only_once_it_is_presented(api: Api) -> None:
     assert r.status_code == 200, r.text
     info = r.json()
     for viewer in ("observer", "supervisor"):
+        # Not yet shown: answered like an exhibit that does not exist (no oracle of what was filed).
         r = api.client.get(info["url"], headers=api.login(viewer))
-        assert r.status_code == 403, r.text
-        assert r.json()["code"] == "not_presented"
+        assert r.status_code == 404, r.text
+        assert r.json()["code"] == "no_evidence"
     clerk = api.login("clerk")
-    shown = api.client.post(f"/api/hearings/{hearing}/evidence/{info['id']}/present", headers=clerk)
+    present = f"/api/hearings/{hearing}/evidence/{info['id']}/present"
+    r = api.client.post(present, headers=clerk)
+    assert r.status_code == 409 and r.json()["code"] == "not_running", "no screens before the start"
+    host = api.ctx.hosts.get(hearing)
+    host.status = HostStatus.RUNNING  # the room display is not needed to put it on the pages
+    try:
+        shown = api.client.post(present, headers=clerk)
+    finally:
+        host.status = HostStatus.IDLE
     assert shown.status_code == 200, shown.text
     assert shown.json()["type"] == EventType.EVIDENCE_PRESENTED and shown.json()["evidence_id"] == info["id"]
     for viewer in ("observer", "supervisor"):
@@ -634,7 +682,7 @@ def test_viewers_see_a_file_only_once_it_is_presented(api: Api) -> None:
         data={"title": "劳动合同"},
     )
     assert r.status_code == 200
-    assert api.client.get(r.json()["url"], headers=api.login("observer")).status_code == 403
+    assert api.client.get(r.json()["url"], headers=api.login("observer")).status_code == 404
     # A viewer sees the presented event in the timeline (what the watch page shows).
     events = api.client.get(f"/api/hearings/{hearing}/events", headers=api.login("observer")).json()
     assert any(e["type"] == EventType.EVIDENCE_PRESENTED and e["evidence_id"] == info["id"] for e in events)

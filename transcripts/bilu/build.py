@@ -1,5 +1,6 @@
 """Building the 笔录 from plain facts: the hearing's header, its milestones (phases, recesses, the
-discipline), the evidence shown, and the corrected lines.
+discipline, a stop of the system and what of the hearing could not be transcribed), the evidence
+shown, and the corrected lines.
 
 Every line and note is placed in the phase that was running when it was spoken or happened (by
 hearing-clock time, not by when recognition delivered it), so a line recognized late still lands in
@@ -45,13 +46,17 @@ class Milestone:
     """A lifecycle step of the hearing, from its timeline."""
 
     kind: str
-    """``preparing``, ``rules``, ``opened``, ``phase``, ``recessed``, ``resumed`` or ``closed``."""
+    """``preparing``, ``rules``, ``opened``, ``phase``, ``recessed``, ``resumed``, ``closed``, ``outage``
+    (the system stopped: nothing recorded for ``seconds`` of real time) or ``gap`` (from ``at`` to
+    ``until`` the speech of ``detail`` could not be transcribed, for ``reason``)."""
     t: float
     at: datetime
     phase: str | None = None
     """For ``phase``: the phase entered."""
     reason: str = ""
     detail: str = ""
+    until: datetime | None = None
+    seconds: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,9 +131,30 @@ def _milestone_note(m: Milestone, offset: int) -> Note | None:
             text = f"{when} 继续开庭"
         case "closed":
             text = f"{when} 闭庭"
+        case "outage":
+            lasted = duration_text(m.seconds or 0.0)
+            text = f"{when} 系统中断，录音录像中断 {lasted}（实际时长）后恢复，其间无录音"
+            if m.reason:
+                text += f"，原因：{m.reason}"
+        case "gap":
+            until = clock_time(m.until, offset) if m.until is not None else "?"
+            who = f"{m.detail}的" if m.detail else ""
+            text = f"{when} 至 {until} {who}发言无法转写，原因：{m.reason}"
         case _:
             return None
     return Note(m.kind, text, m.t)
+
+
+def duration_text(seconds: float) -> str:
+    """``12 秒``, ``3 分 5 秒``, ``1 小时 2 分 3 秒``."""
+    total = max(0, round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{hours} 小时"] if hours else []
+    if hours or minutes:
+        parts.append(f"{minutes} 分")
+    parts.append(f"{secs} 秒")
+    return " ".join(parts)
 
 
 def build_document(

@@ -76,8 +76,13 @@ class SignatureRecord:
     key_id: str = ""
     seal: str = ""
     image: bytes | None = field(default=None, compare=False, repr=False)
+    face_check_seq: int | None = None
+    """The hearing-record event of the face check the signer passed just before signing."""
 
     def statement(self) -> dict[str, Any]:
+        # The face check's event is named only where there was one, so the statements sealed before
+        # it was recorded read back (and verify) unchanged.
+        extra: dict[str, Any] = {} if self.face_check_seq is None else {"face_check_seq": self.face_check_seq}
         return {
             "type": "bilu.signature",
             "hearing_id": self.hearing_id,
@@ -93,6 +98,7 @@ class SignatureRecord:
             "face_similarity": self.face_similarity,
             "reason": self.reason,
             "image_sha256": self.image_sha256,
+            **extra,
         }
 
     @property
@@ -108,6 +114,7 @@ class SignatureRecord:
 def record_from_statement(statement: Mapping[str, Any], *, key_id: str, seal: str) -> SignatureRecord:
     """Rebuild a record from a sealed statement (e.g. from a JSON export); raises on a malformed one."""
     similarity = statement.get("face_similarity")
+    check = statement.get("face_check_seq")
     return SignatureRecord(
         hearing_id=int(statement["hearing_id"]),
         case_number=str(statement["case_number"]),
@@ -124,6 +131,7 @@ def record_from_statement(statement: Mapping[str, Any], *, key_id: str, seal: st
         image_sha256=str(statement.get("image_sha256", "")),
         key_id=key_id,
         seal=seal,
+        face_check_seq=int(check) if check is not None else None,
     )
 
 
@@ -135,6 +143,8 @@ def record_line(record: SignatureRecord, offset_minutes: int) -> str:
             f"{who}：拒绝签名，{when}，理由：{record.reason}，设备：{record.device}，签章 {record.seal_code}"
         )
     methods = "、".join(SIGN_METHOD_LABELS.get(m, m) for m in record.methods)
+    if record.face_similarity is not None and "face" in record.methods:
+        methods += f"（相似度 {record.face_similarity:.2f}）"
     return f"{who}：已签名，{when}，{methods}，设备：{record.device}，签章 {record.seal_code}"
 
 

@@ -50,7 +50,9 @@ from court.record.bilu.common import (
 from court.record.bilu.context import RecordContext
 from court.record.bilu.export import verify_file
 from court.record.bilu.projection import sync_projections
+from court.record.bilu.signing import SignerNotVerified
 from court.record.bilu.versions import LockedVersion, lock_if_closed
+from court.record.signer_identity import SignerFaceCheck
 from transcripts.bilu.printable import Printable
 from transcripts.bilu.seal import ServerKey
 from transcripts.bilu.signatures import SignatureRecord
@@ -176,15 +178,16 @@ class Bilu(RecordContext):
         device: str,
         image: bytes | None = None,
         login: str = "",
-        face_similarity: float | None = None,
-        face_passed: bool | None = None,
+        face: SignerFaceCheck | None = None,
+        session_id: int | None = None,
     ) -> SignatureRecord:
         """Sign the version with hash ``sha256`` — the one the signer reviewed on ``device`` — by a
-        handwritten signature (PNG/JPEG drawn on screen) and/or a confirmation tied to their login
-        and face check."""
+        handwritten signature (PNG/JPEG drawn on screen) and/or a confirmation tied to their login,
+        with ``face``, the face check they passed in login session ``session_id`` shortly before (a
+        party cannot sign without one: :class:`SignerNotVerified`)."""
         return _signing.sign(
-            self, participant_id, sha256, device=device, image=image, login=login,
-            face_similarity=face_similarity, face_passed=face_passed,
+            self, participant_id, sha256, device=device, image=image, login=login, face=face,
+            session_id=session_id,
         )  # fmt: skip
 
     def refuse(self, participant_id: int, sha256: str, *, reason: str, device: str) -> SignatureRecord:
@@ -214,6 +217,7 @@ __all__ = [
     "BiluError",
     "ExtractError",
     "LockedVersion",
+    "SignerNotVerified",
     "default_key_path",
     "lock_if_closed",
     "role_label",

@@ -6,6 +6,8 @@ evidence events and rows, not from the transcript's lines."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy.orm import Session, sessionmaker
 
 from court.core.cases import HearingInfo, ParticipantInfo
@@ -74,6 +76,10 @@ def hearing_facts(record: Record, sessions: sessionmaker[Session]) -> HearingFac
             milestones.append(Milestone("resumed", e.t, e.wall))
         elif e.type == EventType.HEARING_CLOSED:
             milestones.append(Milestone("closed", e.t, e.wall))
+        elif e.type == EventType.RECORDING_RECOVERED and p.get("outage_seconds") is not None:
+            milestones.append(outage(e))
+        elif e.type == EventType.TRANSCRIPTION_GAP:
+            milestones.append(gap(e, hearing))
         elif e.type == EVIDENCE_PRESENTED:
             evidence.append(evidence_shown(sessions, hearing, e))
     return HearingFacts(
@@ -88,6 +94,43 @@ def hearing_facts(record: Record, sessions: sessionmaker[Session]) -> HearingFac
         evidence=tuple(evidence),
         kind=hearing.kind,
     )
+
+
+def outage(e: TimelineEvent) -> Milestone:
+    """The system's stop, at the last thing recorded before it, with its real length."""
+    p = e.payload
+    at = float(p.get("interrupted_at", e.t))
+    return Milestone("outage", at, e.wall - timedelta(seconds=e.t - at), seconds=float(p["outage_seconds"]))
+
+
+def gap(e: TimelineEvent, hearing: HearingInfo) -> Milestone:
+    """A stretch whose speech could not be transcribed, naming whose microphones it was."""
+    p = e.payload
+    start, end = float(p["start"]), float(p["end"])
+    who = "、".join(dict.fromkeys(source_label(str(s), hearing) for s in p.get("sources", [])))
+    reason = str(p.get("reason", "")).split(" (", 1)[0]  # the 笔录 is in Chinese: no English gloss
+    return Milestone(
+        "gap",
+        start,
+        e.wall - timedelta(seconds=e.t - start),
+        reason=reason,
+        detail=who,
+        until=e.wall - timedelta(seconds=e.t - end),
+    )
+
+
+def source_label(source: str, hearing: HearingInfo) -> str:
+    """``mic-applicant`` → 申请人 张伟 (who sits there); ``remote-12`` → that participant."""
+    if source.startswith("remote-") and source.removeprefix("remote-").isdigit():
+        pid = int(source.removeprefix("remote-"))
+        found = [p for p in hearing.participants if p.id == pid]
+    else:
+        seat = source.removeprefix("mic-")
+        found = [p for p in hearing.participants if p.seat_id == seat and not p.remote]
+        if not found:  # nobody sits there: the seat, named by its role where it has one
+            label = role_label(seat.replace("-", "_"))
+            return f"{label}席" if label != seat.replace("-", "_") else source
+    return "、".join(p.label for p in found) if found else source
 
 
 def evidence_shown(sessions: sessionmaker[Session], hearing: HearingInfo, e: TimelineEvent) -> EvidenceShown:

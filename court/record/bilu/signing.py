@@ -2,7 +2,9 @@
 once every signer is done.
 
 A signature is a sealed ``signatures`` row plus a ``bilu.signed`` / ``bilu.sign_refused`` event; only
-rows whose seal an event carries count, so an interrupted signing or an inserted row is never shown."""
+rows whose seal an event carries count, so an interrupted signing or an inserted row is never shown.
+A party (anyone but the tribunal) signs only after a recent face check in the session they sign from
+(:mod:`court.record.signer_identity`); its similarity and its event are sealed with the signature."""
 
 from __future__ import annotations
 
@@ -22,10 +24,15 @@ from court.record.bilu.common import SIGN_REFUSED, SIGNED, BiluError, role_label
 from court.record.bilu.context import RecordContext
 from court.record.bilu.projection import Record
 from court.record.bilu.versions import LockedVersion, current_version, server_key
+from court.record.signer_identity import FaceCheckRequired, SignerFaceCheck, check_face, needs_face_check
 from transcripts.bilu.model import Person, person_from_dict
 from transcripts.bilu.signatures import SIGN_METHODS, SignatureRecord
 
 MAX_SIGNATURE_IMAGE_BYTES = 2_000_000
+
+
+class SignerNotVerified(BiluError):
+    """A party tried to sign without a recent face check in their session (the web answers 403)."""
 
 
 def check_image(image: bytes) -> None:
@@ -52,6 +59,7 @@ def row_record(row: Signature) -> SignatureRecord:
     except (KeyError, TypeError, ValueError):
         sealed_signer = Person(row.signer_role, role_label(row.signer_role), row.signer_name)
     similarity = statement.get("face_similarity")
+    check = statement.get("face_check_seq")
     return SignatureRecord(
         hearing_id=row.hearing_id,
         case_number=str(statement.get("case_number", "")),
@@ -75,6 +83,7 @@ def row_record(row: Signature) -> SignatureRecord:
         key_id=row.key_id,
         seal=row.seal,
         image=row.image,
+        face_check_seq=int(check) if check is not None else None,
     )
 
 
@@ -141,9 +150,11 @@ def sign(
     device: str,
     image: bytes | None,
     login: str,
-    face_similarity: float | None,
-    face_passed: bool | None,
+    face: SignerFaceCheck | None,
+    session_id: int | None = None,
 ) -> SignatureRecord:
+    """``face``: the signer's latest passed face check in the login session ``session_id`` they sign
+    from (required of a party, optional for the tribunal)."""
     _, current, signer = _signable(ctx, participant_id, sha256)
     if not device.strip():
         raise BiluError("签名须记录设备 (the signing device must be named)")
@@ -153,16 +164,18 @@ def sign(
         methods.append("handwritten")
     if login.strip():
         methods.append("login")
-    if face_similarity is not None or face_passed is not None:
-        if not face_passed:
-            raise BiluError("人脸核验未通过，不能签名 (the face check did not pass)")
+    if face is not None or needs_face_check(signer.role):
+        try:
+            face = check_face(face, now=ctx.timeline.clock.now(), session_id=session_id)
+        except FaceCheckRequired as exc:
+            raise SignerNotVerified(f"{signer.label}：{exc.message}") from None
         methods.append("face")
     if not methods:
         raise BiluError("需要手写签名或登录确认 (a handwritten signature or a login confirmation is needed)")
     assert all(m in SIGN_METHODS for m in methods)
     return _record_signature(
         ctx, current, signer, refused=False, device=device.strip(), methods=tuple(methods),
-        login=login.strip(), face_similarity=face_similarity, reason="", image=image,
+        login=login.strip(), face=face, reason="", image=image,
     )  # fmt: skip
 
 
@@ -175,7 +188,7 @@ def refuse(
     if not device.strip():
         raise BiluError("须记录设备 (the device must be named)")
     return _record_signature(
-        ctx, current, signer, refused=True, device=device.strip(), methods=(), login="", face_similarity=None,
+        ctx, current, signer, refused=True, device=device.strip(), methods=(), login="", face=None,
         reason=reason.strip(), image=None,
     )  # fmt: skip
 
@@ -189,7 +202,7 @@ def _record_signature(
     device: str,
     methods: tuple[str, ...],
     login: str,
-    face_similarity: float | None,
+    face: SignerFaceCheck | None,
     reason: str,
     image: bytes | None,
 ) -> SignatureRecord:
@@ -206,11 +219,12 @@ def _record_signature(
         device=device,
         methods=methods,
         login=login,
-        face_similarity=round(face_similarity, 4) if face_similarity is not None else None,
+        face_similarity=round(face.similarity, 4) if face is not None else None,
         reason=reason,
         image_sha256=hashlib.sha256(image).hexdigest() if image is not None else "",
         key_id=key.key_id,
         image=image,
+        face_check_seq=face.seq if face is not None else None,
     )
     statement = record.statement()
     seal = key.seal(statement)
@@ -245,6 +259,8 @@ def _record_signature(
             "methods": list(methods),
             "device": device,
             **({"reason": reason} if refused else {}),
+            **({"face_similarity": record.face_similarity} if record.face_similarity is not None else {}),
+            **({"face_check_seq": face.seq} if face is not None and face.seq is not None else {}),
             "signature_id": signature_id,
             "seal": seal,
         },

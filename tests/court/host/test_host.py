@@ -251,6 +251,9 @@ def test_a_restarted_server_carries_on_with_the_hearing(
     assert EventType.PROCESS_RESTARTED in types and types.index(EventType.PROCESS_RESTARTED) > types.index(
         EventType.HEARING_OPENED
     )
+    # The server takes the demo's way back (court.live.recovery): the outage on the recovered event.
+    recovered = next(e for e in second.timeline.events() if e.type == EventType.RECORDING_RECOVERED)
+    assert recovered.payload["outage_seconds"] >= 0 and "interrupted_at" in recovered.payload
     assert verify_recording(second.config.recording.root).ok
 
 

@@ -4,6 +4,7 @@ table) and to its listeners; the ``[transcription]`` config."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from court.core.events import EventType
 from court.core.roles import Role
 from court.core.timeline import Timeline, TimelineEvent
 from court.db.models import Utterance
+from court.live.catch_up import NOT_SAVED, Backlog, Gap, Stretch, plan_backlog
 from court.live.transcription import HearingTranscription, channels_for, vocabulary_for
 from devices.clock import ScaledClock
 from devices.media import AudioChunk
@@ -174,3 +176,136 @@ def test_a_shared_channel_is_split_by_voice(sessions: sessionmaker[Session], mod
         ("钱进", "applicant_agent"),
     ]
     assert lines[0]["participant_id"] != lines[1]["participant_id"]
+
+
+# -- item 8: after a restart, the backlog from the recording before the live lines -------------------
+
+
+def _event(seq: int, t: float, kind: EventType, **payload: object) -> TimelineEvent:
+    return TimelineEvent(seq, t, datetime(2026, 12, 1, tzinfo=UTC), kind, payload)
+
+
+def _segment(
+    seq: int, source: str, start: float, end: float, status: str = "ok", media: str = "audio"
+) -> TimelineEvent:
+    return _event(
+        seq, end, EventType.RECORDING_SEGMENT, source=source, start=start, end=end, status=status, media=media
+    )
+
+
+def test_the_backlog_is_planned_from_the_timeline() -> None:
+    """Each channel is read back from its last line, never from earlier than the margin before the
+    hearing's last line; the audio the crash kept from reaching the disk is a gap, one per group of
+    channels that stopped together."""
+    line = EventType.UTTERANCE
+    events = [
+        _segment(1, "mic-applicant", 0.0, 120.0),
+        _segment(2, "mic-presiding", 0.0, 118.0),
+        _segment(3, "mic-clerk", 0.0, 110.0),
+        _segment(4, "cam-wide", 0.0, 121.0, media="video"),
+        _segment(5, "mic-unknown", 0.0, 120.0),
+        _event(6, 50.0, line, source="mic-applicant", start=45.0, end=50.0, text="…", role="applicant"),
+        _event(
+            7,
+            100.0,
+            line,
+            source="mic-presiding",
+            start=95.0,
+            end=100.0,
+            text="…",
+            role="presiding_arbitrator",
+        ),
+        _event(8, 121.0, EventType.CAMERA_CUT),
+    ]
+    restarted = _event(9, 122.0, EventType.PROCESS_RESTARTED, state="in_session")
+    events += [
+        restarted,
+        # What the repair found open: the presiding microphone's last segment decodes to 119 s, the
+        # clerk's not at all, the applicant's was closed just before the crash.
+        _segment(10, "mic-presiding", 118.0, 119.0, status="defective"),
+        _segment(11, "mic-clerk", 110.0, 110.0, status="defective"),
+        _segment(12, "mic-applicant", 123.0, 125.0),  # recorded after the restart: the live transcript's
+    ]
+    backlog = plan_backlog(events, ["mic-applicant", "mic-presiding", "mic-clerk"], restarted, margin=30.0)
+    assert backlog.stretches == (
+        Stretch("mic-applicant", 70.0, 120.0),
+        Stretch("mic-clerk", 70.0, 110.0),
+        Stretch("mic-presiding", 100.0, 119.0),
+    )
+    assert backlog.interrupted_at == 121.0
+    assert backlog.gaps == (
+        Gap(110.0, 121.0, ("mic-clerk",), NOT_SAVED),
+        Gap(119.0, 121.0, ("mic-presiding",), NOT_SAVED),
+    )
+    # Gaps name the channels somebody speaks on, not an empty seat's microphone.
+    occupied = plan_backlog(
+        events, ["mic-applicant", "mic-presiding", "mic-clerk"], restarted, speakers=["mic-presiding"]
+    )
+    assert occupied.gaps == (Gap(119.0, 121.0, ("mic-presiding",), NOT_SAVED),)
+    # No line at all yet: everything recorded is read back.
+    assert plan_backlog(events[:5] + events[8:], ["mic-clerk"], restarted).stretches == (
+        Stretch("mic-clerk", 0.0, 110.0),
+    )
+
+
+def test_a_restart_transcribes_the_backlog_before_the_live_lines(
+    sessions: sessionmaker[Session], model_cache: Path
+) -> None:
+    """The line said before the crash (recorded, never transcribed) goes into the timeline before the
+    lines heard live after the restart, which wait for it; a stretch the recording cannot give back
+    is a gap, named with its reason."""
+    hearing_id = _hearing(sessions)
+    clock = ScaledClock(1.0, start=200.0)
+    timeline = Timeline(sessions, hearing_id, clock)
+    config = TranscriptionConfig(language_model=False, prompt=False)
+    transcription = HearingTranscription(
+        config, model_cache, load_hearing(sessions, hearing_id), SEATS, clock=clock.now
+    )
+    synthesizer = MandarinSynthesizer(cache_dir=model_cache / "tts")
+
+    def said(text: str, role: str) -> np.ndarray:
+        speech = synthesizer.synthesize_cached(text, voice_for_role(role))
+        quiet = np.zeros(8000, np.float32)
+        return np.concatenate([quiet, resample(speech.samples, speech.sample_rate, 16000), quiet, quiet])
+
+    before = said("我请求确认劳动关系。", "applicant")  # recorded at 100 s, lost by the crash
+    recorded = {"mic-applicant": before}
+
+    def read(source: str, start: float, end: float) -> np.ndarray:
+        if source == "mic-presiding":
+            raise OSError("segment unreadable")
+        audio = recorded[source]
+        return audio[round((start - 100.0) * 16000) : round((end - 100.0) * 16000)]
+
+    backlog = Backlog(
+        (
+            Stretch("mic-applicant", 100.0, 100.0 + len(before) / 16000),
+            Stretch("mic-presiding", 100.0, 104.0),
+        ),
+        (),
+        104.0,
+    )
+    transcription.prepare()
+    transcription.hold()
+    transcription.start(timeline)
+    live = said("被申请人不同意。", "presiding_arbitrator")
+    for a in range(0, len(live), 1600):
+        transcription.consume("mic-presiding", AudioChunk(live[a : a + 1600], 16000, 200.0 + a / 16000))
+    assert transcription.live is not None and transcription.live.wait_idle(60)
+    assert not [e for e in timeline.events() if e.type == EventType.UTTERANCE], "held until the backlog is in"
+    transcription.catch_up(backlog, read, timeline)
+    assert transcription.drain(180)
+    transcription.stop()
+
+    events = timeline.events()
+    kinds = [e.type for e in events if e.type in (EventType.UTTERANCE, EventType.TRANSCRIPTION_RECOVERED)]
+    assert kinds == [EventType.UTTERANCE, EventType.TRANSCRIPTION_RECOVERED, EventType.UTTERANCE]
+    first, second = [e.payload for e in events if e.type == EventType.UTTERANCE]
+    assert first["source"] == "mic-applicant" and 100.0 < first["start"] < 102.0
+    assert cer("我请求确认劳动关系。", first["text"])[0] <= 3, first["text"]
+    assert second["source"] == "mic-presiding" and second["start"] > 200.0
+    recovered = next(e.payload for e in events if e.type == EventType.TRANSCRIPTION_RECOVERED)
+    assert recovered["lines"] == 1 and recovered["audio_seconds"] > 1.0
+    gap = next(e.payload for e in events if e.type == EventType.TRANSCRIPTION_GAP)
+    assert (gap["start"], gap["end"], gap["sources"]) == (100.0, 104.0, ["mic-presiding"])
+    assert gap["reason"].startswith("录音无法读取") and "segment unreadable" in gap["reason"]

@@ -24,7 +24,8 @@ from court.core.roles import Role
 from court.core.timeline import Timeline, read_events
 from court.db.bilu import BiluCorrection, BiluCorrectionRequest
 from court.db.models import Signature, Utterance
-from court.record.bilu import Bilu, BiluError, verify_file
+from court.record.bilu import Bilu, BiluError, SignerNotVerified, verify_file
+from court.record.signer_identity import FACE_CHECK_MAX_AGE, SignerFaceCheck
 from devices.clock import ScaledClock
 from tests.court.helpers import SHORT_SCRIPT, write_test_config
 from tests.transcripts.bilu.helpers import alter_docx, alter_json, alter_txt, swap_first_pdf_glyphs
@@ -55,6 +56,13 @@ class Hearing:
 
     def close(self) -> None:
         self.commit(self.lifecycle.close(), 60)
+
+    def face(
+        self, similarity: float = 0.9, *, age: float = 5.0, session_id: int | None = None
+    ) -> SignerFaceCheck:
+        """A face check the signer passed ``age`` seconds ago on the 笔录's clock."""
+        now = self.bilu().timeline.clock.now()
+        return SignerFaceCheck(similarity, now - age, session_id, seq=None)
 
 
 def hearing_in_session(sessions: sessionmaker[Session], tmp_path: Path) -> Hearing:
@@ -227,7 +235,10 @@ def signed_hearing(sessions: sessionmaker[Session], tmp_path: Path) -> tuple[Hea
     h.close()
     bilu = h.bilu()
     sha = bilu.lock().sha256
-    bilu.sign(h.ids[Role.APPLICANT], sha, device="iPhone 15 Safari", image=signature_png(), login="zhangwei")
+    bilu.sign(
+        h.ids[Role.APPLICANT], sha, device="iPhone 15 Safari", image=signature_png(), login="zhangwei",
+        face=h.face(0.87),
+    )  # fmt: skip
     bilu.refuse(h.ids[Role.RESPONDENT_AGENT], sha, reason="对第三行的记录有异议", device="PC Chrome")
     return h, sha
 
@@ -239,14 +250,13 @@ def test_signing_and_refusing(sessions: sessionmaker[Session], tmp_path: Path) -
     attempts: list[tuple[Callable[[], object], str]] = [
         (lambda: bilu.sign(presiding, "0" * 64, device="PC", login="wang"), "not the current version"),
         (lambda: bilu.sign(h.ids[Role.WITNESS], sha, device="PC", login="wu"), "not a signer"),
-        (
-            lambda: bilu.sign(presiding, sha, device="PC", face_similarity=0.2, face_passed=False),
-            "face check",
-        ),
         (lambda: bilu.sign(presiding, sha, device="PC", image=b"not an image"), "not a PNG/JPEG"),
         (lambda: bilu.sign(presiding, sha, device="PC"), "handwritten signature or a login"),
         (lambda: bilu.sign(presiding, sha, device=" ", login="wang"), "device"),
-        (lambda: bilu.sign(h.ids[Role.APPLICANT], sha, device="PC", login="zhangwei"), "already"),
+        (
+            lambda: bilu.sign(h.ids[Role.APPLICANT], sha, device="PC", login="zhangwei", face=h.face()),
+            "already",
+        ),
         (lambda: bilu.refuse(clerk, sha, reason=" ", device="PC"), "reason"),
         (lambda: bilu.archive(), "not yet signed"),
     ]
@@ -256,16 +266,102 @@ def test_signing_and_refusing(sessions: sessionmaker[Session], tmp_path: Path) -
     records = {r.signer.name: r for r in bilu.signatures(1)}
     assert set(records) == {"张伟", "周强"}
     assert (
-        records["张伟"].methods == ("handwritten", "login") and records["张伟"].device == "iPhone 15 Safari"
+        records["张伟"].methods == ("handwritten", "login", "face")
+        and records["张伟"].device == "iPhone 15 Safari"
     )
     assert records["张伟"].image == signature_png() and records["张伟"].at.tzinfo is not None
     assert records["周强"].refused and records["周强"].reason == "对第三行的记录有异议"
-    bilu.sign(presiding, sha, device="法庭终端", login="wangjianguo", face_similarity=0.91, face_passed=True)
+    bilu.sign(presiding, sha, device="法庭终端", login="wangjianguo", face=h.face(0.91))
     bilu.sign(clerk, sha, device="书记员工作站", login="zhaomin")
     bilu.archive()
     assert h.events()[-1] == EventType.HEARING_ARCHIVED
     with pytest.raises(BiluError, match="cannot be corrected"):
         bilu.edit_text(line_ids(h)[0], "现在开庭。")
+
+
+def test_a_party_signs_only_after_a_recent_face_check_in_that_session(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """Item 7: the signature is bound to the signer's face — a party's login alone (a code passed on,
+    a session left open) does not sign, nor does an old check or one made in another session; the
+    check's similarity and event are sealed with the signature. The tribunal signs with its account."""
+    h = hearing_in_session(sessions, tmp_path)
+    h.close()
+    bilu = h.bilu()
+    sha = bilu.lock().sha256
+    applicant = h.ids[Role.APPLICANT]
+    refused: list[tuple[SignerFaceCheck | None, int | None, str]] = [
+        (None, 7, "须在本设备完成人脸核验"),
+        (h.face(session_id=8), 7, "不是在本设备的登录中完成"),
+        (h.face(age=FACE_CHECK_MAX_AGE + 30, session_id=7), 7, "超过 10 分钟"),
+    ]
+    for face, session_id, message in refused:
+        with pytest.raises(SignerNotVerified, match=message):
+            bilu.sign(applicant, sha, device="PC", login="party:3", face=face, session_id=session_id)
+    assert bilu.signatures(1) == []
+
+    check = bilu.timeline.append(
+        EventType.ATTENDANCE_REMOTE_CHECK,
+        {
+            "participant_id": applicant,
+            "name": "张伟",
+            "role": "applicant",
+            "reason": "",
+            "similarity": 0.8731,
+        },
+    )
+    face = SignerFaceCheck(0.8731, check.t, 7, check.seq)
+    signed = bilu.sign(applicant, sha, device="PC", login="party:3", face=face, session_id=7)
+    assert signed.methods == ("login", "face") and signed.face_similarity == 0.8731
+    assert signed.face_check_seq == check.seq
+    stored = bilu.signatures(1)[0]
+    assert (
+        stored.statement()["face_check_seq"] == check.seq and stored.statement()["face_similarity"] == 0.8731
+    )
+    event = next(e for e in read_events(sessions, h.hearing_id) if e.type == EventType.BILU_SIGNED)
+    assert event.payload["face_similarity"] == 0.8731 and event.payload["face_check_seq"] == check.seq
+    # The tribunal: no face check asked of the presiding arbitrator's account.
+    bilu.sign(h.ids[Role.PRESIDING_ARBITRATOR], sha, device="法庭终端", login="arbitrator:wang")
+    exported = tmp_path / "signed.txt"
+    bilu.export("txt", exported)
+    assert "人脸核验（相似度 0.87）" in exported.read_text(encoding="utf-8")
+    assert verify_file(sessions, exported).ok
+
+
+def test_a_restart_puts_its_outage_and_its_gaps_in_the_bilu(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """Items 8 and 9: the stretch whose speech was lost and the outage's real length, from the
+    timeline into the 笔录, in the phase they happened in."""
+    from court.live.catch_up import NOT_SAVED
+
+    h = hearing_in_session(sessions, tmp_path)
+    h.timeline.append(
+        EventType.TRANSCRIPTION_GAP,
+        {"start": 32.0, "end": 36.5, "sources": ["mic-applicant", "mic-respondent"], "reason": NOT_SAVED},
+        t=41,
+    )
+    h.timeline.append(
+        EventType.RECORDING_RECOVERED,
+        {
+            "manifest_seq": 9,
+            "source": "*",
+            "reason": "crash",
+            "outage_seconds": 75.2,
+            "outage_from": "2026-12-01T01:00:36.500+00:00",
+            "outage_to": "2026-12-01T01:01:51.700+00:00",
+            "interrupted_at": 36.5,
+        },
+        t=37.5,
+    )
+    h.close()
+    text = "\n".join(b.text for b in h.bilu().lock().blocks)
+    investigation = text.index("庭审调查")
+    gap = text.index(
+        "（09:00:32 至 09:00:36 申请人席、被申请人席的发言无法转写，原因：系统中断时最后一段录音未能写入）"
+    )
+    outage = text.index("（09:00:36 系统中断，录音录像中断 1 分 15 秒（实际时长）后恢复，其间无录音）")
+    assert investigation < gap < outage < text.index("闭庭）")
 
 
 def test_a_correction_after_signing_starts_a_new_version(
@@ -283,8 +379,8 @@ def test_a_correction_after_signing_starts_a_new_version(
     assert bilu.signatures(2) == [] and len(bilu.signatures(1)) == 2
     assert bilu.printable().version == 2 and bilu.printable().signatures == ()
     with pytest.raises(BiluError, match="not the current version"):
-        bilu.sign(h.ids[Role.APPLICANT], first_sha, device="PC", login="zhangwei")
-    bilu.sign(h.ids[Role.APPLICANT], second.sha256, device="PC", login="zhangwei")
+        bilu.sign(h.ids[Role.APPLICANT], first_sha, device="PC", login="zhangwei", face=h.face())
+    bilu.sign(h.ids[Role.APPLICANT], second.sha256, device="PC", login="zhangwei", face=h.face())
     old = tmp_path / "v1.txt"
     bilu.export("txt", old, version=1)
     report = verify_file(sessions, old)

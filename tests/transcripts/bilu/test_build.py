@@ -63,3 +63,24 @@ def test_mediation_is_a_mediation_record() -> None:
 def test_unique_line_id() -> None:
     assert unique_line_id(["u1", "u1-1"], "u1") == "u1-2"
     assert unique_line_id([], "c") == "c-1"
+
+
+def test_an_outage_and_a_stretch_not_transcribed_are_notes_in_place() -> None:
+    """Items 8 and 9: the 笔录 says when the system stopped and for how long in real time (the hearing
+    clock does not show it), and which stretch of whose speech could not be transcribed, and why."""
+    from tests.transcripts.bilu.samples import at
+    from transcripts.bilu.build import Milestone, duration_text
+
+    milestones = (
+        *facts().milestones,
+        Milestone(
+            "gap", 330, at(330), reason="系统中断时最后一段录音未能写入", detail="申请人 张伟", until=at(334)
+        ),
+        Milestone("outage", 334, at(334), seconds=125.4),
+    )
+    doc = build_document(dataclasses.replace(facts(), milestones=milestones), apply_corrections(recognized()))
+    investigation = next(s for s in doc.sections if s.phase == "investigation")
+    notes = [i.text for i in investigation.items if isinstance(i, Note)]
+    assert "09:05:30 至 09:05:34 申请人 张伟的发言无法转写，原因：系统中断时最后一段录音未能写入" in notes
+    assert "09:05:34 系统中断，录音录像中断 2 分 5 秒（实际时长）后恢复，其间无录音" in notes
+    assert [duration_text(s) for s in (0.4, 12, 3605)] == ["0 秒", "12 秒", "1 小时 0 分 5 秒"]
