@@ -48,11 +48,31 @@ class DoorAttendance:
         self._lobby = lobby
         self._confirmed: dict[int, str] = {}
         self._door: FaceAttendance | None = None
+        self._awaited: list[ParticipantInfo] = []
+        """The in-room parties the door check waits for (while it runs)."""
+        self._passed: dict[int, str] = {}
+        """Who of them has come so far, and how (``face`` or ``clerk``)."""
+        self._deadline = 0.0
         self._lock = threading.Lock()
 
     @property
     def door_open(self) -> bool:
         return self._door is not None
+
+    def state(self) -> dict[str, Any] | None:
+        """The running door check for the console: who is still expected, who has passed and how,
+        and the hearing-clock seconds left before it ends by itself; None when none runs."""
+        with self._lock:
+            if self._door is None:
+                return None
+            awaited = list(self._awaited)
+            passed = dict(self._passed)
+            deadline = self._deadline
+        return {
+            "remaining": max(0.0, round(deadline - self._clock.now(), 1)),
+            "expected": [_person(p) for p in awaited if p.id not in passed],
+            "passed": [{**_person(p), "method": passed[p.id]} for p in awaited if p.id in passed],
+        }
 
     def confirm(
         self, participant: ParticipantInfo, reason: str, assembled: AssembledHearing | None, *, actor: str
@@ -67,9 +87,11 @@ class DoorAttendance:
                 assembled.session.record_presence(participant, method="clerk", note=reason)
                 return
             door = self._door
-            if door is not None:  # the door check is running: it records the confirmation in order
-                door.confirm(participant.id, reason)
+            if door is not None and any(p.id == participant.id for p in self._awaited):
+                door.confirm(participant.id, reason)  # the door check records it in order
                 return
+            # Before the start, or someone the door does not wait for (a remote party who is in the
+            # room after all): recorded when the door check ends.
             self._confirmed[participant.id] = reason
         self._timeline.append(
             EventType.ATTENDANCE_CONFIRMATION_NOTED,
@@ -104,6 +126,11 @@ class DoorAttendance:
             )
         for participant_id, reason in confirmed.items():
             yield Arrival(participant_id, method="clerk", note=reason)
+
+    def _take_confirmed(self) -> dict[int, str]:
+        with self._lock:
+            confirmed, self._confirmed = self._confirmed, {}
+        return confirmed
 
     def _door_arrivals(
         self, assembled: AssembledHearing, waiting: Sequence[ParticipantInfo]
@@ -142,11 +169,19 @@ class DoorAttendance:
         )
         with self._lock:
             self._door = door
+            self._awaited = list(waiting)
+            self._passed = {}
+            self._deadline = self._clock.now() + settings.timeout
         try:
-            yield from door.arrivals(waiting)
+            for arrival in door.arrivals(waiting):
+                with self._lock:
+                    self._passed[arrival.participant_id] = arrival.method
+                yield arrival
         finally:
             with self._lock:
                 self._door = None
+                self._awaited = []
+                self._passed = {}
 
 
 class _StartAttendance:
@@ -165,4 +200,15 @@ class _StartAttendance:
                 found.add(arrival.participant_id)
                 yield arrival
         waiting = [p for p in expected if p.id not in found and not p.remote]
-        yield from self._door._door_arrivals(self._assembled, waiting)
+        for arrival in self._door._door_arrivals(self._assembled, waiting):
+            found.add(arrival.participant_id)
+            yield arrival
+        # Confirmations the door did not take (made while it ran, for someone it did not wait for).
+        for participant_id, reason in self._door._take_confirmed().items():
+            if participant_id in wanted and participant_id not in found:
+                found.add(participant_id)
+                yield Arrival(participant_id, method="clerk", note=reason)
+
+
+def _person(p: ParticipantInfo) -> dict[str, Any]:
+    return {"participant_id": p.id, "name": p.name, "role": p.role.value, "role_label": p.role.label}

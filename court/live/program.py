@@ -23,6 +23,7 @@ from court.core.cases import HearingInfo
 from court.core.events import EventType
 from court.core.roles import Role
 from court.core.timeline import Timeline
+from court.core.timeutil import BEIJING
 from court.live.director import Cut, Director, DirectorError, DirectorEvent, ModeChange, Speaker
 from court.live.recording import microphone_source
 from devices.activity import ActivityMonitor
@@ -38,10 +39,11 @@ VIEW_LABELS = {"bench": "仲裁员席", "applicant": "申请人席", "respondent
 
 
 def program_time_text(clock: Clock) -> Callable[[float], str]:
-    """The synchronized time on the program: local wall time and hearing-clock time (ASCII)."""
+    """The synchronized time on the program: Beijing wall time (as the 笔录 and the pages show it, not
+    the server's own zone) and hearing-clock time (ASCII)."""
 
     def text(t: float) -> str:
-        wall: datetime = clock.wall(t).astimezone()
+        wall: datetime = clock.wall(t).astimezone(BEIJING)
         seconds = max(0, int(t))
         return (
             f"{wall:%Y-%m-%d %H:%M:%S}  T+{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"

@@ -201,13 +201,16 @@ class HearingSession:
         absent = [p.label for p in expected if p.id not in found]
         for participant in expected:
             if participant.id not in found:
+                # Nobody confirmed an absence: it is what the step found. A remote party may still
+                # join (their presence is then recorded as a late arrival).
                 self._log(
                     EventType.ATTENDANCE_ABSENT,
                     {
                         "participant_id": participant.id,
                         "name": participant.name,
                         "role": participant.role.value,
-                        "method": "clerk",
+                        "method": "absent",
+                        "note": "远程当事人尚未接入" if participant.remote else "到庭核验结束时未到",
                     },
                 )
         self._commit(self.lifecycle.check_attendance(present, absent))

@@ -108,21 +108,33 @@ class ServerFailed(RuntimeError):
     """``court serve`` exited or did not come up; the message holds its output."""
 
 
-def start_live_server(folder: Path, model_cache: Path) -> LiveServer:
+COURT_MAIN = "import sys; from court.cli.main import main; sys.exit(main(sys.argv[1:]))"
+
+
+def start_live_server(
+    folder: Path,
+    model_cache: Path,
+    *,
+    door_seconds: float = 3,
+    program: str = COURT_MAIN,
+    env: dict[str, str] | None = None,
+) -> LiveServer:
     """``court serve`` on the embedded default in ``folder`` (a test config, SQLite, a free port),
-    up and answering, with the accounts and hearings it printed (also used by bench_web_join)."""
+    up and answering, with the accounts and hearings it printed (also used by bench_web_join).
+    ``program`` is the Python run with the command line (a test may patch the room before ``main``);
+    ``env`` adds to the environment."""
     face_material(model_cache)
-    config = write_test_config(folder, model_cache, door_seconds=3)
+    config = write_test_config(folder, model_cache, door_seconds=door_seconds)
     port = free_port()
     database = f"sqlite:///{folder / 'court.db'}"
     command = [
         sys.executable,
         "-c",
-        "import sys; from court.cli.main import main; sys.exit(main(sys.argv[1:]))",
+        program,
         *("--config", str(config), "serve", "--host", "127.0.0.1", "--port", str(port)),
         *("--data", str(folder / "data"), "--database", database),
     ]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     env.pop("COURT_DATABASE_URL", None)
     process = subprocess.Popen(
         command, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -240,3 +252,14 @@ def fake_media(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> F
     video = write_y4m(folder / "applicant.y4m", portrait(faces, "obama2.jpg", zoom=2.4))
     audio = write_speech_wav(folder / "applicant.wav", model_cache)
     return FakeMedia(video, audio)
+
+
+def wait_until(page: Any, expression: str, *, arg: Any = None, timeout: float = 15_000) -> None:
+    """Wait until ``expression`` (a JavaScript function of ``arg``, or an expression) is truthy in
+    ``page``. Polled from outside: Playwright's ``wait_for_function`` compiles its predicate inside the
+    page, which the pages' Content-Security-Policy (no eval) rightly refuses."""
+    deadline = time.monotonic() + timeout / 1000
+    while not page.evaluate(expression, arg):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout / 1000:.0f} s: {expression}")
+        page.wait_for_timeout(100)

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.web.conftest import CHROMIUM, FakeMedia, LiveServer, require_chromium
+from tests.web.conftest import CHROMIUM, FakeMedia, LiveServer, require_chromium, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -160,7 +160,7 @@ def test_party_joins_is_admitted_speaks_and_the_clerk_sees_the_line(server: Live
 
     # The party is let in: their camera and microphone go up, the program comes down.
     party.wait_for_selector("#program[data-state='ok']", timeout=MINUTE)
-    party.wait_for_function("document.querySelector('#program-video').videoWidth > 0", timeout=MINUTE)
+    wait_until(party, "document.querySelector('#program-video').videoWidth > 0", timeout=MINUTE)
     clerk.wait_for_selector(
         f"#lobby li[data-participant='{H.applicant_id}'][data-state='connected']", timeout=30_000
     )
@@ -190,11 +190,13 @@ def test_clerk_corrects_a_line_in_place(server: LiveServer) -> None:
     assert clerk is not None, "the hearing did not start (see the first test)"
     line = clerk.query_selector("#transcript .line[data-role='applicant']")
     line_id = line.get_attribute("data-id")
-    line.query_selector("button.edit").click()
+    line.click()  # select the line; Enter corrects it (the transcript is keyboard-driven)
+    clerk.keyboard.press("Enter")
     text = line.query_selector(".text")
     text.fill("我请求裁决公司支付拖欠的工资三万六千元。")
     text.press("Enter")
-    clerk.wait_for_function(
+    wait_until(
+        clerk,
         "id => { const l = document.querySelector(`#transcript .line[data-id='${id}']`);"
         " return l && l.classList.contains('corrected'); }",
         arg=line_id,
@@ -227,7 +229,7 @@ def test_supervisor_watch_page_decodes_the_program(server: LiveServer, browser: 
         page.fill("#password", server.passwords["supervisor"])
         page.click("#submit")
         page.wait_for_url(re.compile(rf"/watch\?hearing={H.hearing_id}$"), timeout=15_000)
-        page.wait_for_function("document.querySelector('#program-video').videoWidth > 0", timeout=MINUTE)
+        wait_until(page, "document.querySelector('#program-video').videoWidth > 0", timeout=MINUTE)
         frames = page.evaluate(
             """() => new Promise((resolve) => {
                 const v = document.querySelector('#program-video');
@@ -328,7 +330,7 @@ def test_without_camera_permission_the_party_is_told_how_to_allow_it(
         context.grant_permissions(["camera", "microphone"])
         page.click("#media-retry")
         page.wait_for_selector("#media-error.hidden", state="attached", timeout=15_000)
-        page.wait_for_function("document.querySelector('#self').videoWidth > 0", timeout=15_000)
+        wait_until(page, "document.querySelector('#self').videoWidth > 0", timeout=15_000)
     finally:
         b.close()
 
@@ -374,7 +376,8 @@ def _expire(server: LiveServer, code: str) -> None:
     """Move an invitation's expiry into the past, in the server's store."""
     from sqlalchemy import update
 
-    from court.access.accounts import normalize_code
+    from court.access.hashing import code_hash
+    from court.access.invitations import normalize_code
     from court.db.engine import close_store, open_store
     from court.db.models import Invitation
 
@@ -383,7 +386,7 @@ def _expire(server: LiveServer, code: str) -> None:
         with sessions.begin() as session:
             done = session.execute(
                 update(Invitation)
-                .where(Invitation.code == (normalize_code(code) or code))
+                .where(Invitation.code_sha256 == code_hash(normalize_code(code) or code))
                 .values(expires_at=datetime.now(UTC) - timedelta(minutes=1))
             )
             assert done.rowcount == 1

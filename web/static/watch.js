@@ -3,7 +3,7 @@
 "use strict";
 (() => {
   const { api, $, showError, stream, receiveProgram, transcriptEvent } = Court;
-  const hid = Court.param("hearing");
+  const hid = Court.hearingParam();
   let snap = null;
 
   function refused(e) {
@@ -19,9 +19,11 @@
       return false;
     }
     $("#case").textContent = `${snap.case_number}　${snap.cause}`;
-    $("#state").textContent = snap.state_label || snap.state;
+    $("#state").textContent = Court.STATES[snap.state] || "";
     $("#state").dataset.state = snap.state;
     $("#phase").textContent = snap.phase_label || "";
+    $("#status").textContent = Court.stateText(snap);
+    $("#status").dataset.state = snap.state;
     $("#caption").textContent = snap.director && snap.director.caption ? snap.director.caption : "";
     return true;
   }
@@ -32,21 +34,22 @@
   function onEvent(e) {
     if (e.type === "evidence.presented") { present(e); return; }
     if (transcriptEvent($("#transcript"), e)) return;
-    if (/^(hearing|startup|caucus)\./.test(e.type)) refresh();
+    if (/^(hearing|startup|caucus)\./.test(e.type)) refresh().then(() => program && program.check());
   }
 
+  let program = null;
   $("#unmute").addEventListener("click", () => {
     const v = $("#program-video"); v.muted = false; v.play(); $("#unmute").classList.add("hidden");
   });
 
   (async () => {
-    if (!hid) { showError("#error", { detail: "缺少庭审编号 (no hearing given)" }); return; }
+    if (!hid) { showError("#error", { detail: "地址中缺少庭审编号。" }); return; }
     if (!(await refresh())) return;
     stream(hid, onEvent);
-    receiveProgram(hid, $("#program-video"), (text, kind) => {
+    program = receiveProgram(hid, $("#program-video"), (text, kind) => {
       $("#program-state").textContent = text;
       $("#program").dataset.state = kind;
-    }, () => snap && snap.host === "running");
+    }, () => Court.live(snap), () => (Court.ended(snap) ? "庭审已闭庭，直播画面已结束" : "庭审尚未开始，开始后自动显示画面"));
     setInterval(refresh, 5000);
   })();
 })();

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from court.core.cases import load_hearing
 from court.core.roles import Role
 from court.core.timeline import Timeline
+from court.core.timeutil import BEIJING_OFFSET_MINUTES
 from court.record.bilu.facts import hearing_facts
 from court.record.bilu.projection import Record
 from devices.clock import WallClock
@@ -50,7 +51,7 @@ class RecordContext:
         *,
         timeline: Timeline | None = None,
         key_path: Path | None = None,
-        utc_offset_minutes: int = 480,
+        utc_offset_minutes: int = BEIJING_OFFSET_MINUTES,
     ) -> None:
         self.sessions = sessions
         self.hearing_id = hearing_id
