@@ -312,6 +312,8 @@ def test_the_clerks_day_and_the_partys_phone(
     text.fill("我请求裁决公司支付拖欠的工资三万六千元")
     text.press("Enter")
     wait(clerk, f"#transcript .line[data-id='{line_id}'].corrected", server, timeout=15_000)
+    # Saving moved the selection on to the next line (if one came meanwhile): select this one again.
+    clerk.locator(f"#transcript .line[data-id='{line_id}'] .when").click()
     clerk.select_option("#t-mark", "待核")  # a mark from the toolbar, on the selected line
     wait(clerk, f"#transcript .line[data-id='{line_id}'] .mark:has-text('待核')", server)
     shot(clerk, "03-console-in-session")
