@@ -8,8 +8,11 @@ once.
 
 from __future__ import annotations
 
+import math
+import threading
 from typing import ClassVar
 
+from devices.clock import Clock
 from devices.interfaces import Device, DeviceFault, DeviceKind, DeviceStatus
 
 CLOSED = "设备已关闭 (device closed)"
@@ -82,6 +85,12 @@ class FixedPicture:
     _width: int
     _height: int
     _fps: float
+    _clock: Clock
+    _lock: threading.Lock
+    _next_k: int | None
+    """Index of the next frame on the 1/fps grid (None until the first read)."""
+    frames_dropped: int
+    """Due frames a slow reader missed: like a real camera, nothing is queued."""
 
     @property
     def width(self) -> int:
@@ -94,6 +103,23 @@ class FixedPicture:
     @property
     def fps(self) -> float:
         return self._fps
+
+    def _wait_for_due_frame(self) -> float:
+        """Sleep until the next frame is due on the hearing clock and return its time. Frame times
+        lie on a 1/fps grid; a reader that fell behind skips to the latest due frame (counted in
+        :attr:`frames_dropped`), never catching up through a queue."""
+        with self._lock:
+            now = self._clock.now()
+            if self._next_k is None:
+                self._next_k = math.ceil(now * self._fps - 1e-9)
+            elif now * self._fps - self._next_k >= 1.0:
+                latest = math.floor(now * self._fps + 1e-9)
+                self.frames_dropped += latest - self._next_k
+                self._next_k = latest
+            t = self._next_k / self._fps
+            self._next_k += 1
+        self._clock.sleep_until(t)
+        return t
 
 
 def _satisfies_protocol(device: DeviceBase) -> Device:

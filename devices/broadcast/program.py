@@ -308,17 +308,7 @@ class ProgramFeed(DeviceBase, FixedPicture):
         picture; the public picture goes to the subscribers. Frame times lie on a 1/fps grid; when
         composition falls behind, due frames are skipped (counted), never queued."""
         self._ensure_open()
-        with self._lock:
-            now = self._clock.now()
-            if self._next_k is None:
-                self._next_k = math.ceil(now * self._fps - 1e-9)
-            elif now * self._fps - self._next_k >= 1.0:
-                latest = math.floor(now * self._fps + 1e-9)
-                self.frames_dropped += latest - self._next_k
-                self._next_k = latest
-            t = self._next_k / self._fps
-            self._next_k += 1
-        self._clock.sleep_until(t)
+        t = self._wait_for_due_frame()
         clean, public = self.compose(t)
         self._publish(VideoFrame(public, t))
         return VideoFrame(clean, t)

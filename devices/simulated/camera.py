@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -79,17 +78,7 @@ class PacedVideoSource(SimulatedDevice, FixedPicture):
         frame's due time, then raises :class:`DeviceFault`.
         """
         self._ensure_open()
-        with self._lock:
-            now = self._clock.now()
-            if self._next_k is None:
-                self._next_k = math.ceil(now * self._fps - 1e-9)
-            elif now * self._fps - self._next_k >= 1.0:
-                latest = math.floor(now * self._fps + 1e-9)
-                self.frames_dropped += latest - self._next_k
-                self._next_k = latest
-            t = self._next_k / self._fps
-            self._next_k += 1
-        self._clock.sleep_until(t)
+        t = self._wait_for_due_frame()
         self._raise_if_faulty(t)
         self.frames_read += 1
         return VideoFrame(self.render(t), t)
