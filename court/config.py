@@ -115,7 +115,12 @@ class DirectorConfig:
 
     onset_seconds: float = 0.8
     """A speaker must have talked this long (as the detector saw it) before their camera is taken."""
-    min_hold_seconds: float = 2.5
+    expected_onset_seconds: float = 0.2
+    """The same for a speaker the hearing has named as next (addressed by the presiding arbitrator,
+    next in the phase's order, the party a question was put to): their first words take the camera."""
+    expect_seconds: float = 10.0
+    """Such an expectation lapses after this long without the expected speaker."""
+    min_hold_seconds: float = 2.0
     """No shot is cut away from sooner (except for a camera fault or the clerk)."""
     release_seconds: float = 1.8
     """The current speaker is left after this much silence."""
@@ -129,19 +134,28 @@ class DirectorConfig:
     """A close-up held longer than this gives way to the wide view for ``relief_seconds``."""
     relief_seconds: float = 4.0
     exchange_turns: int = 4
-    """This many changes of speaker between cameras within ``exchange_window_seconds`` → wide."""
+    """This many changes of speaker between cameras, each too fast to follow, within
+    ``exchange_window_seconds`` → wide."""
     exchange_window_seconds: float = 12.0
+    exchange_turn_seconds: float = 1.0
+    """A change of speaker is too fast to follow when the turn it ends was shorter than this, or when
+    it comes before the shot could be held ``min_hold_seconds``."""
     exchange_settle_seconds: float = 4.0
     """A speaker holding the floor this long ends a rapid exchange."""
     bridge_seconds: float = 0.5
     """Pauses shorter than this do not end a speaker's turn."""
     priority_roles: tuple[Role, ...] = (Role.PRESIDING_ARBITRATOR,)
-    """Roles whose speech takes the picture even over others talking."""
+    """Roles that win a tie, and take the floor from their first word when the speaker they talked
+    over yields (talking on together is an overlap like any other)."""
     tick_seconds: float = 0.1
     vad_threshold: float = 0.5
     min_snr_db: float = 10.0
     """Speech must be this far above its channel's noise floor."""
-    crosstalk_margin_db: float = 15.0
+    assumed_leak_db: float = 15.0
+    """Until the room's leak between two seats has been measured, another seat's voice is taken to be
+    this many dB down on a microphone."""
+    own_voice_db: float = 6.0
+    """A channel counts as its own speaker only this far above the leak the room predicts for it."""
     vad_model: Path | None = None
     """A Silero VAD v6 ONNX file; default: the one packaged with faster-whisper."""
 
@@ -326,6 +340,8 @@ def _director(raw: Mapping[str, Any], base: Path) -> DirectorConfig:
         name: _positive(raw, f"director.{name}", getattr(d, name))
         for name in (
             "onset_seconds",
+            "expected_onset_seconds",
+            "expect_seconds",
             "min_hold_seconds",
             "release_seconds",
             "overlap_seconds",
@@ -333,13 +349,20 @@ def _director(raw: Mapping[str, Any], base: Path) -> DirectorConfig:
             "max_closeup_seconds",
             "relief_seconds",
             "exchange_window_seconds",
+            "exchange_turn_seconds",
             "exchange_settle_seconds",
             "bridge_seconds",
             "tick_seconds",
             "min_snr_db",
-            "crosstalk_margin_db",
+            "assumed_leak_db",
+            "own_voice_db",
         )
     }
+    if seconds["expected_onset_seconds"] > seconds["onset_seconds"]:
+        raise ConfigError(
+            "director.expected_onset_seconds",
+            f"must not be longer than onset_seconds ({seconds['onset_seconds']:g})",
+        )
     return DirectorConfig(
         **seconds,
         idle_view=idle_view,

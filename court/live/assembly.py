@@ -22,7 +22,8 @@ from court.live.room import SimulationInputs, build_room
 from court.live.session import HearingSession
 from court.live.transcription import HearingTranscription
 from devices.clock import Clock
-from devices.recording.capture import Consumer, MediaItem
+from devices.media import AudioChunk
+from devices.recording.capture import Consumer, MediaItem, Only
 from devices.simulated.room import SimulatedRoom
 from devices.tts import MandarinSynthesizer
 
@@ -128,7 +129,10 @@ def assemble_session(
         clock=clock,
         segment_seconds=config.recording.segment_seconds,
         live=live,
-        consumers=[*([_gated(transcription.consume, transcribe_while)] if transcription else []), *consumers],
+        consumers=[
+            *([Only(AudioChunk, _gated(transcription.consume, transcribe_while))] if transcription else []),
+            *consumers,
+        ],
     )
     session = HearingSession(
         sessions,

@@ -7,19 +7,32 @@ reads a clock or a device, so the rules are tested with a fake timeline of speec
 The rules, every number in :class:`~court.config.DirectorConfig`:
 
 - a speaker's camera is taken once they have talked ``onset_seconds`` (a cough or a "嗯" is not a turn),
-  counted from when the detector heard their voice begin, up to when it last heard them; somebody who
-  began over the current speaker counts only from that speaker's last word (unless the two were
-  already an overlap), so an interjection does not take the picture in the speaker's breath;
+  counted from when the detector heard their voice begin, up to when it last heard them, and only
+  while their voice is heard (never a cut to a voice that has just stopped); somebody who began over
+  the current speaker counts only from that speaker's last word, so neither an interjection in the
+  speaker's breath nor the end of an overlap in which the speaker's voice dropped for a moment takes
+  the picture;
+- a speaker the hearing has named as next (:meth:`Director.expect`, from :mod:`court.live.cues`: the
+  presiding arbitrator gave them the floor, the phase's order, the question was put to them) needs only
+  ``expected_onset_seconds`` of voice (the detector's hangover not counted, so a cough does not pass)
+  for a turn begun after the cue, once the floor is free: a vision mixer arms that camera, and the first
+  words cut to it. Nothing is cut on the cue alone, and taking the picture over somebody still talking
+  always needs the full onset;
 - no shot is cut away from within ``min_hold_seconds`` (except for a dead camera or the clerk);
 - the current speaker is left after ``release_seconds`` of silence, for the wide view, unless somebody
   else is already starting to talk (then the picture waits for them instead of cutting twice);
 - two or more people on different cameras talking at once for over ``overlap_seconds`` → wide, until
-  fewer than two are talking (a short pause of one of them does not cut back and forth);
+  fewer than two are talking (a short pause of one of them neither cuts back and forth nor starts the
+  count again);
 - everyone silent for over ``idle_seconds`` → the idle view (the arbitrators' bench, or wide);
 - a close-up held over ``max_closeup_seconds`` → wide for ``relief_seconds``, then back;
-- ``exchange_turns`` changes of speaker between cameras within ``exchange_window_seconds`` → wide,
-  until one speaker holds the floor (across their short pauses) for ``exchange_settle_seconds``;
-- a priority role (the presiding arbitrator) takes the picture even while others talk;
+- ``exchange_turns`` changes of speaker between cameras too fast to follow (the turn left was shorter
+  than ``exchange_turn_seconds``, or came before its shot could be held ``min_hold_seconds``) within
+  ``exchange_window_seconds`` → wide, until one speaker holds the floor (across their short pauses) for
+  ``exchange_settle_seconds``; a question and a one-line answer are followed, not an exchange;
+- a priority role (the presiding arbitrator) wins a tie, and speaking up over somebody who then yields
+  takes the floor from their own first word, not the yielding speaker's last one; talking on together
+  is an overlap like any other (a leak that made the bench seem to talk cannot take the picture);
 - the clerk can lock a camera for a while, or turn automatic switching off (e.g. for the debate) and
   pick cameras by hand; automatic switching resumes when the lock runs out or the clerk resumes it;
 - a camera that delivers no frames is skipped until it recovers; a dead main picture is left at once
@@ -41,6 +54,11 @@ from court.core.roles import Role
 EPSILON = 1e-6
 """Slack in comparing durations on the hearing clock: ticks 0.1 s apart must not miss a limit by a
 rounding error (0.8 s of talk measured as 0.7999999 s would cost a whole tick)."""
+BLIP_SECONDS = 0.25
+"""A voice heard for less than this is no talker yet, for the overlap rule."""
+CUE_LEAD = 0.5
+"""An expected speaker's turn may begin this long before the cue's moment: the answer can start as the
+recognizer's line of the question is still closing (its end pads the last word)."""
 
 
 @runtime_checkable
@@ -103,6 +121,8 @@ class Cut:
     """The speaker the new shot is for, when it is a speaker's shot."""
     held: float = 0.0
     """How long the previous shot was on air."""
+    expected: bool = False
+    """The speaker was expected (armed by a cue) and took the camera after the short onset."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +143,7 @@ class _Want:
     rule: Rule
     reason: str
     speaker: str | None = None
+    expected: bool = False
 
 
 class Director:
@@ -153,12 +174,25 @@ class Director:
         self._last_t = -math.inf
         self._spurt_start: dict[str, float] = {}
         self._last_active: dict[str, float] = {}
+        self._voiced: dict[str, float] = {}
         self._floor: str | None = None
         self._floor_camera: str | None = None
         self._floor_spoke_since = 0.0
         self._overlapping = False
+        self._together_since: float | None = None
+        """Since when people on two or more cameras have been talking together (pauses bridged)."""
+        self._together_last = -math.inf
+        self._overlapped_at = -math.inf
+        """The last update at which there was an overlap."""
         self._released: str | None = None
         self._floor_since = 0.0
+        self._floor_expected = ""
+        self._floor_priority = False
+        """The floor's speaker is a priority role who spoke up over the one before."""
+        """Why the floor's speaker was expected ("" when they were not)."""
+        self._armed: dict[str, float] = {}
+        self._armed_until = -math.inf
+        self._armed_reason = ""
         self._floor_changes: deque[float] = deque()
         self._relief_until = -math.inf
         self._camera: str | None = None
@@ -202,6 +236,37 @@ class Director:
         """Mark a camera as delivering (or not); a dead main picture is left at the next update."""
         self._check_camera(camera)
         self._available[camera] = ok
+
+    # -- anticipation --------------------------------------------------------------------------------
+
+    def expect(self, t: float, keys: Collection[str], reason: str, *, since: float | None = None) -> None:
+        """Arm the speakers ``keys`` as the ones expected to speak next (replacing what was armed):
+        a turn of theirs begun after ``since`` (default ``t``; e.g. the end of the question) takes the
+        camera after ``expected_onset_seconds``, for ``expect_seconds``. Cuts nothing by itself."""
+        unknown = [k for k in keys if k not in self.speakers]
+        if unknown:
+            raise DirectorError(f"unknown speaker(s): {', '.join(sorted(unknown))}")
+        start = t if since is None else min(since, t)
+        self._armed = dict.fromkeys(keys, start)
+        self._armed_until = start + self.config.expect_seconds
+        self._armed_reason = reason
+
+    def expected(self) -> frozenset[str]:
+        """The speakers armed at the last update."""
+        if self._last_t > self._armed_until + EPSILON:
+            return frozenset()
+        return frozenset(self._armed)
+
+    def _attack(self, key: str) -> float:
+        """The onset ``key``'s current turn needs: short when they were armed before it began."""
+        since = self._armed.get(key)
+        if (
+            since is not None
+            and self._last_t <= self._armed_until + EPSILON
+            and self._spurt_start[key] >= since - CUE_LEAD - EPSILON
+        ):
+            return self.config.expected_onset_seconds
+        return self.config.onset_seconds
 
     # -- the clerk -----------------------------------------------------------------------------------
 
@@ -266,13 +331,15 @@ class Director:
             self._mode = self._mode_before_lock
             self._lock_until = math.inf
             events.append(ModeChange(t, self._mode, "锁定到期 (lock expired)"))
+        voiced: Mapping[str, float] = {}
         if isinstance(active, Mapping):
             since: Mapping[str, float] = active
         elif isinstance(active, TimedSpeech):
             since = active.since
+            voiced = getattr(active, "voiced", {})
         else:
             since = {}
-        self._follow_speech(t, active, since)
+        self._follow_speech(t, active, since, voiced)
         if self._camera is None:
             start = _Want(self._idle_camera(), Rule.START, "开始导播 (director started)")
             return events + self._cut_to(t, self._usable(start))
@@ -287,9 +354,13 @@ class Director:
             events += self._cut_to(t, want)
         return events
 
-    def _follow_speech(self, t: float, active: Collection[str], since: Mapping[str, float]) -> None:
+    def _follow_speech(
+        self, t: float, active: Collection[str], since: Mapping[str, float], voiced: Mapping[str, float]
+    ) -> None:
         c = self.config
         for key in active:
+            # Until when the voice itself was heard (the detector's hangover after it is no voice).
+            self._voiced[key] = min(t, voiced.get(key, t))
             last = self._last_active.get(key)
             if key not in self._spurt_start or last is None or t - last > c.bridge_seconds + EPSILON:
                 # A new turn: from when the voice began, if the detector says (never in the future,
@@ -308,40 +379,63 @@ class Director:
         # Two or more on different cameras: an overlap once they have talked together long enough,
         # and it lasts until fewer than two are talking (a short pause of one of them, which restarts
         # their turn, does not end it and cut back and forth).
-        was_overlapping = self._overlapping
-        if len({self.speakers[k].camera for k in talking}) < 2:
+        heard: dict[str, float] = {}
+        cameras = {self.speakers[k].camera for k in talking}
+        for k in talking:
+            if self._last_active[k] - talking[k] < BLIP_SECONDS:
+                continue  # a blip (a leak's echo, a click) is not a voice to count together
+            camera = self.speakers[k].camera
+            heard[camera] = max(heard.get(camera, -math.inf), self._last_active[k])
+        if len(cameras) < 2:
             self._overlapping = False
-        elif self._overlap(talking) > c.overlap_seconds + EPSILON:
-            self._overlapping = True
-        # Talked long enough: counted up to when they were last heard, so the bridged silence after a
-        # cough or a "嗯" does not make it a turn.
-        established = [
-            k for k, start in talking.items() if self._last_active[k] - start >= c.onset_seconds - EPSILON
-        ]
-        priority = [k for k in established if self.speakers[k].role in c.priority_roles]
+        elif len(heard) >= 2:
+            if self._together_since is None or t - self._together_last > c.bridge_seconds + EPSILON:
+                # Together from when the one who joined began (the latest turn's start).
+                self._together_since = max(talking.values())
+            self._together_last = t
+            # Counted while both were heard: a pause of one of them within the bridge does not start
+            # the count again, and the bridged silence after an interjection does not lengthen it.
+            both = sorted(heard.values())[-2] - self._together_since
+            if both > c.overlap_seconds + EPSILON:
+                self._overlapping = True
+        if self._overlapping:
+            self._overlapped_at = t
         new_floor: str | None = None
         if self._floor not in talking:
             # The floor's speaker has paused (or been released). Who began talking over them has not
-            # yet talked as the speaker: unless the two were already an overlap, their onset counts
-            # from the floor's last word, so a short interjection does not take the picture in the
-            # speaker's breath between sentences.
+            # yet talked as the speaker: their onset counts from the floor's last word, so neither a
+            # short interjection in the speaker's breath between sentences nor the end of an overlap in
+            # which the speaker's voice dropped for a moment hands them the picture (a priority role's
+            # counts from their own first word, when the speaker yielded before it became an overlap).
+            # Talked long enough: counted up to when they were last heard, so the bridged silence after
+            # a cough or a "嗯" does not make it a turn.
             quiet = -math.inf
-            if self._floor is not None and not was_overlapping:
+            if self._floor is not None:
                 quiet = self._last_active[self._floor]
-            candidates = [
-                k
-                for k in established
-                if k != self._floor
-                and self._last_active[k] - max(talking[k], quiet) >= c.onset_seconds - EPSILON
-            ]
+            candidates = []
+            for k, start in talking.items():
+                spoke_up = self.speakers[k].role in c.priority_roles and self._overlapped_at < start
+                begun = start if spoke_up else max(start, quiet)
+                attack = self._attack(k)
+                # The short onset counts voice only: a cough's burst and hangover must not pass it.
+                until = self._last_active[k] if attack >= c.onset_seconds else self._voiced[k]
+                if k != self._floor and self._heard_now(t, k) and until - begun >= attack - EPSILON:
+                    candidates.append(k)
             if candidates:
                 new_floor = self._pick(candidates)
-        elif priority and self._floor not in priority:
-            new_floor = self._pick(priority)
+                start = talking[new_floor]
+                spoke_up = self.speakers[new_floor].role in c.priority_roles and self._overlapped_at < start
+                self._floor_priority = spoke_up and start < quiet
         if new_floor is not None:
             camera = self.speakers[new_floor].camera
-            if self._floor_camera is not None and camera != self._floor_camera:
+            if self._floor_camera is not None and camera != self._floor_camera and self._too_fast(t):
                 self._floor_changes.append(t)
+            expected = self._attack(new_floor) < c.onset_seconds
+            self._floor_expected = self._armed_reason if expected else ""
+            if new_floor in self._armed:
+                del self._armed[new_floor]
+            else:
+                self._armed.clear()  # the hearing went elsewhere: the cues will say what comes next
             self._floor, self._floor_camera, self._released = new_floor, camera, None
             self._floor_since = t
             self._floor_spoke_since = talking[new_floor]
@@ -352,17 +446,22 @@ class Director:
         if self._floor in talking and t - self._floor_spoke_since >= c.exchange_settle_seconds - EPSILON:
             self._floor_changes.clear()
 
-    def _overlap(self, talking: Mapping[str, float]) -> float:
-        """The longest time two people on different cameras have both been talking (pauses within
-        a turn bridged, but not counted past the last word)."""
-        longest = 0.0
-        keys = list(talking)
-        for i, a in enumerate(keys):
-            for b in keys[i + 1 :]:
-                if self.speakers[a].camera != self.speakers[b].camera:
-                    both = min(self._last_active[a], self._last_active[b]) - max(talking[a], talking[b])
-                    longest = max(longest, both)
-        return longest
+    def _heard_now(self, t: float, key: str) -> bool:
+        """Whether ``key``'s voice was heard just now: one that has already stopped (the detector's
+        hangover, or the bridge after it) is not worth a cut that would show silence."""
+        return key in self._spurt_start and self._voiced[key] >= t - 2 * self.config.tick_seconds - EPSILON
+
+    def _too_fast(self, t: float) -> bool:
+        """Whether the turn now being left was too short to follow: shorter than
+        ``exchange_turn_seconds`` of voice, or left before its shot could be held."""
+        c = self.config
+        left = self._floor if self._floor is not None else self._released
+        if left is None:
+            return False
+        spoke = self._last_active.get(left, t) - self._floor_spoke_since
+        return (
+            spoke < c.exchange_turn_seconds - EPSILON or t - self._floor_since < c.min_hold_seconds - EPSILON
+        )
 
     def _pick(self, keys: list[str]) -> str:
         roles = self.config.priority_roles
@@ -375,16 +474,7 @@ class Director:
         c = self.config
         talking = self._spurt_start
         floor = self.speakers[self._floor] if self._floor is not None else None
-        overlapping = self._overlapping
-        if floor is not None and floor.key in talking and floor.role in c.priority_roles:
-            others = any(self.speakers[k].camera != floor.camera for k in talking)
-            if others:
-                why = f"{floor.label}发言优先 (priority role talking over others)"
-                return self._closeup(t, _Want(floor.camera, Rule.PRIORITY, why, floor.key))
-            return self._closeup(
-                t, _Want(floor.camera, Rule.SPEAKER, f"{floor.label}发言 (speaker)", floor.key)
-            )
-        if overlapping:
+        if self._overlapping:
             names = "、".join(self.speakers[k].label for k in sorted(talking, key=talking.__getitem__))
             why = f"{names}同时发言 (two or more talking over {c.overlap_seconds:g} s)"
             return self._usable(_Want(self.wide_camera, Rule.OVERLAP, why))
@@ -394,10 +484,10 @@ class Director:
                 f"within {c.exchange_window_seconds:g} s)"
             )
             return self._usable(_Want(self.wide_camera, Rule.EXCHANGE, why))
-        if floor is not None:
-            return self._closeup(
-                t, _Want(floor.camera, Rule.SPEAKER, f"{floor.label}发言 (speaker)", floor.key)
-            )
+        if floor is not None and (self._heard_now(t, floor.key) or self._camera == floor.camera):
+            return self._closeup(t, self._speaker_shot(floor))
+        if floor is not None and self._camera != self.wide_camera:
+            return None  # the speaker paused while another shot is up: no cut to silence
         if talking:
             return None  # somebody is starting to talk: wait for them rather than cut twice
         last_voice = max(self._last_active.values(), default=-math.inf)
@@ -409,6 +499,15 @@ class Director:
             why = f"{who}停止发言 {c.release_seconds:g} 秒 (speaker silent)"
             return self._usable(_Want(self.wide_camera, Rule.RELEASED, why))
         return None
+
+    def _speaker_shot(self, floor: Speaker) -> _Want:
+        if self._floor_priority:
+            why = f"{floor.label}发言优先 (priority role took the floor from the speaker it talked over)"
+            return _Want(floor.camera, Rule.PRIORITY, why, floor.key)
+        if self._floor_expected:
+            why = f"{floor.label}发言，预期 (expected speaker: {self._floor_expected})"
+            return _Want(floor.camera, Rule.SPEAKER, why, floor.key, expected=True)
+        return _Want(floor.camera, Rule.SPEAKER, f"{floor.label}发言 (speaker)", floor.key)
 
     def _closeup(self, t: float, want: _Want) -> _Want | None:
         """``want`` unless the speaker's close-up has been on air too long: then the wide view for a
@@ -438,6 +537,7 @@ class Director:
                     want.rule,
                     f"{want.reason}; {want.camera} 无画面，改用 {fallback} (camera down, fallback)",
                     want.speaker,
+                    want.expected,
                 )
         return want
 
@@ -445,7 +545,9 @@ class Director:
         if want.camera == self._camera:
             return []
         held = t - self._shot_start if self._camera is not None else 0.0
-        cut = Cut(t, want.camera, self._camera, want.rule, want.reason, want.speaker, round(held, 3))
+        cut = Cut(
+            t, want.camera, self._camera, want.rule, want.reason, want.speaker, round(held, 3), want.expected
+        )
         self._camera = want.camera
         self._shot_start = t
         if want.rule is not Rule.LONG_CLOSEUP:

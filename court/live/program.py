@@ -6,6 +6,10 @@ output): the program feed is recorded beside the sources as source ``program``, 
 and the compositor consume the captured media, and the director's ticker starts once media flows and
 stops before the recording closes.
 
+The director also reads the hearing as it goes: the transcript's lines and the phase changes reach it
+through the timeline (:mod:`court.live.cues`), so the speaker the presiding arbitrator gives the floor
+to is expected, and their first words take the camera.
+
 The clerk's controls (:meth:`LiveProgram.lock`, :meth:`manual`, :meth:`select`, :meth:`resume`,
 :meth:`mask`) are safe to call from any thread.
 """
@@ -14,23 +18,27 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from court.config import Config, ProgramConfig, RoomConfig
+from court.config import Config, DirectorConfig, ProgramConfig, RoomConfig
 from court.core.cases import HearingInfo
 from court.core.events import EventType
+from court.core.lifecycle import Phase
 from court.core.roles import Role
-from court.core.timeline import Timeline
+from court.core.timeline import Timeline, TimelineEvent
 from court.core.timeutil import BEIJING
+from court.live.cues import Cues
 from court.live.director import Cut, Director, DirectorError, DirectorEvent, ModeChange, Speaker
 from court.live.recording import microphone_source
 from devices.activity import ActivityMonitor
 from devices.broadcast.program import PROGRAM_SOURCE, WHOLE_FEED, MaskMode, ProgramFeed
 from devices.clock import Clock
 from devices.interfaces import Camera
-from devices.recording import Consumer
+from devices.media import AudioChunk, VideoFrame
+from devices.recording import Consumer, Only
 from devices.vad import SileroVad
 
 log = logging.getLogger(__name__)
@@ -50,6 +58,23 @@ def program_time_text(clock: Clock) -> Callable[[float], str]:
         )
 
     return text
+
+
+def activity_monitor(
+    config: DirectorConfig, channels: Mapping[str, str], vad: SileroVad, clock: Clock | None = None
+) -> ActivityMonitor:
+    """The voice-activity detector the director listens to, as ``[director]`` sets it up; ``clock``:
+    the one the director ticks on (see :meth:`ActivityMonitor.speaking`)."""
+    return ActivityMonitor(
+        channels,
+        vad,
+        clock=clock.now if clock is not None else None,
+        assumed_leak_db=config.assumed_leak_db,
+        own_voice_db=config.own_voice_db,
+        threshold=config.vad_threshold,
+        release_threshold=min(config.vad_threshold, 0.35),
+        min_snr_db=config.min_snr_db,
+    )
 
 
 def room_speakers(room: RoomConfig, hearing: HearingInfo | None = None) -> list[Speaker]:
@@ -88,14 +113,12 @@ class LiveProgram:
         self.director = Director(
             d, room_speakers(room, hearing), wide_camera=wide, bench_camera=bench, cameras=list(views)
         )
-        self.activity = ActivityMonitor(
-            {microphone_source(seat.id): seat.id for seat in room.seats},
-            vad or SileroVad(d.vad_model),
-            crosstalk_margin_db=d.crosstalk_margin_db,
-            threshold=d.vad_threshold,
-            release_threshold=min(d.vad_threshold, 0.35),
-            min_snr_db=d.min_snr_db,
-        )
+        self._speaker_of_source = {microphone_source(seat.id): seat.id for seat in room.seats}
+        self.activity = activity_monitor(d, self._speaker_of_source, vad or SileroVad(d.vad_model), clock)
+        self.cues = Cues(self.director)
+        # Lines and phases reach the program on the writers' threads; the ticker reads them.
+        self._heard: deque[TimelineEvent] = deque()
+        self._listening: set[int] = set()
         self.feed = program_feed(config.program, clock, room, hearing, program_time_text(clock))
         self._lock = threading.Lock()
         self._timeline: Timeline | None = None
@@ -111,7 +134,7 @@ class LiveProgram:
         return {PROGRAM_SOURCE: self.feed}
 
     def consumers(self) -> Sequence[Consumer]:
-        return [self.activity, self.feed.observe]
+        return [Only(AudioChunk, self.activity), Only(VideoFrame, self.feed.observe)]
 
     def start(self, timeline: Timeline) -> None:
         """Start directing (idempotent): the first tick puts the idle view on air."""
@@ -127,9 +150,18 @@ class LiveProgram:
         starting the ticker: for a caller that drives :meth:`tick` itself."""
         with self._lock:
             self._timeline = timeline
+            if id(timeline) not in self._listening:
+                self._listening.add(id(timeline))
+                timeline.subscribe(self._on_event)
             pending, self._pending = self._pending, []
             for event_type, payload, t, actor in pending:
                 timeline.append(event_type, payload, actor=actor, t=t)
+
+    def _on_event(self, event: TimelineEvent) -> None:
+        # Called on whichever thread appended (the program's own, under its lock, for cuts): only
+        # queue, never take the lock here.
+        if event.type in (EventType.UTTERANCE, EventType.HEARING_PHASE):
+            self._heard.append(event)
 
     def stop(self) -> None:
         """Stop directing (idempotent); the feed keeps composing while anybody reads it."""
@@ -148,6 +180,7 @@ class LiveProgram:
             self.feed.add_camera(video_source, view_label or label)
             self.director.add_speaker(Speaker(key, video_source, role, label))
             self.activity.add_channel(audio_source, key)
+            self._speaker_of_source[audio_source] = key
 
     # -- the clerk -------------------------------------------------------------------------------------
 
@@ -205,14 +238,16 @@ class LiveProgram:
         due = self.clock.now()
         while not self._stop.is_set():
             try:
-                self.tick(self.clock.now())
+                # On the tick's own time, not the moment the thread woke up (a few ms later, and never
+                # the same few): a shot held to the tick is then held, and its cut lands on that tick.
+                self.tick(due)
             except Exception:
                 # The director must not stop the hearing: log and go on with the next tick.
                 log.exception("director tick failed")
             due += tick
             now = self.clock.now()
-            if due < now:
-                due = now
+            if due < now - tick:
+                due = now  # fell behind by more than a tick: skip the lost ones, do not burst
             self.clock.sleep_until(due)
 
     def tick(self, now: float) -> None:
@@ -231,10 +266,27 @@ class LiveProgram:
                             {"camera": camera, "label": state.label, "detail": state.fault},
                             t=now,
                         )
+            self._read_cues(now)
             speaking = self.activity.speaking(now, max_age=self.max_activity_age)
             self._apply(self.director.update(now, speaking), "system")
             floor = self.director.floor()
+            self.cues.floor(now, floor)
             self.feed.set_caption(floor.label if floor is not None else "")
+
+    def _read_cues(self, now: float) -> None:
+        """The lines and phase changes written since the last tick, for the anticipation."""
+        while self._heard:
+            event = self._heard.popleft()
+            p = event.payload
+            try:
+                if event.type is EventType.HEARING_PHASE:
+                    self.cues.phase(now, Phase(p["phase"]))
+                else:
+                    speaker = self._speaker_of_source.get(str(p.get("source", "")))
+                    self.cues.utterance(now, speaker, Role(p["role"]), str(p["text"]), end=float(p["end"]))
+            except (KeyError, ValueError):
+                # A line of a role or phase this room does not know: nothing to anticipate from it.
+                log.debug("no cue from %s", event.type, exc_info=True)
 
     def _apply(self, events: list[DirectorEvent], actor: str) -> None:
         for event in events:

@@ -8,7 +8,7 @@ Modules: :mod:`.writer` (``SegmentedRecorder``), :mod:`.capture` (``CaptureLoop`
 :mod:`.overlay`, :mod:`.backup`, :mod:`.files`.
 """
 
-from devices.recording.capture import CaptureLoop, Consumer, MediaSink
+from devices.recording.capture import CaptureLoop, Consumer, MediaSink, Only
 from devices.recording.manifest import (
     EventAction,
     EventEntry,
@@ -34,6 +34,7 @@ __all__ = [
     "ManifestNeedsRecovery",
     "Media",
     "MediaSink",
+    "Only",
     "RecorderClosed",
     "SegmentEntry",
     "SegmentStatus",

@@ -12,6 +12,7 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from devices.interfaces import Camera, Device, DeviceFault, Microphone
@@ -25,6 +26,19 @@ Consumer = Callable[[str, MediaItem], None]
 """Called with (source id, frame or chunk) on the consumer's own thread."""
 
 DEVICE_HOLD = "device"
+
+
+@dataclass(frozen=True, slots=True)
+class Only:
+    """A consumer of one kind of media (``AudioChunk`` or ``VideoFrame``): its fan-out does not queue
+    the other kind, so a burst of camera frames cannot push out the audio a voice detector waits for,
+    nor cost it a thread switch per frame."""
+
+    kind: type[AudioChunk] | type[VideoFrame]
+    consumer: Consumer
+
+    def __call__(self, source_id: str, item: MediaItem) -> None:
+        self.consumer(source_id, item)
 
 
 class MediaSink(Protocol):
@@ -49,6 +63,7 @@ class FanOut:
 
     def __init__(self, consumer: Consumer, name: str, max_items: int = 32) -> None:
         self._consumer = consumer
+        self._kind = consumer.kind if isinstance(consumer, Only) else None
         self._items: deque[tuple[str, MediaItem]] = deque(maxlen=max_items)
         self._cond = threading.Condition()
         self._closed = False
@@ -57,6 +72,8 @@ class FanOut:
         self._thread.start()
 
     def put(self, source_id: str, item: MediaItem) -> None:
+        if self._kind is not None and not isinstance(item, self._kind):
+            return
         with self._cond:
             if self._closed:
                 return
@@ -68,6 +85,11 @@ class FanOut:
                     )
             self._items.append((source_id, item))
             self._cond.notify()
+
+    def pending(self) -> int:
+        """Items waiting for the consumer (not counting one it is working on)."""
+        with self._cond:
+            return len(self._items)
 
     def close(self, timeout: float = 5.0) -> None:
         with self._cond:

@@ -12,7 +12,18 @@ import pytest
 from court.config import DEFAULT_CONFIG, ConfigError, DirectorConfig, ProgramConfig, parse_config
 from court.core.events import EventType
 from court.core.roles import Role
-from court.live.director import Cut, Director, DirectorError, DirectorEvent, Mode, ModeChange, Rule, Speaker
+from court.live.director import (
+    BLIP_SECONDS,
+    Cut,
+    Director,
+    DirectorError,
+    DirectorEvent,
+    Mode,
+    ModeChange,
+    Rule,
+    Speaker,
+)
+from devices.activity import Speaking
 
 TICK = 0.1
 CONFIG = DirectorConfig()
@@ -23,6 +34,7 @@ SPEAKERS = (
     Speaker("respondent-agent", "cam-respondent", Role.RESPONDENT_AGENT, "被申请人代理人 周强"),
     Speaker("remote-witness", "remote-7", Role.WITNESS, "证人 吴强"),
 )
+SPEAKERS_BY_KEY = {s.key: s for s in SPEAKERS}
 
 Spans = Mapping[str, Sequence[tuple[float, float]]]
 
@@ -155,41 +167,6 @@ def test_a_close_up_over_a_minute_gives_way_to_wide_and_comes_back() -> None:
     assert later[1].t == pytest.approx(later[0].t + CONFIG.relief_seconds, abs=TICK + 1e-9)
 
 
-def test_rapid_back_and_forth_goes_wide_until_someone_holds_the_floor() -> None:
-    speech: dict[str, list[tuple[float, float]]] = {"applicant": [], "respondent-agent": []}
-    t, who = 10.0, "applicant"
-    while t < 40.0:
-        speech[who].append((t, t + 2.4))
-        t += 2.6
-        who = "respondent-agent" if who == "applicant" else "applicant"
-    speech["applicant"].append((t + 0.2, t + 15.0))
-    events = run(director(), speech, t + 16.0)
-    exchange = [c for c in cuts(events) if c.rule is Rule.EXCHANGE]
-    assert exchange and exchange[0].camera == "cam-wide"
-    during = [c for c in cuts(events) if exchange[0].t < c.t < 40.0]
-    assert during == [], "the wide view holds while the exchange goes on"
-    settled = [c for c in cuts(events) if c.t > 40.0]
-    assert [c.camera for c in settled] == ["cam-applicant"]
-    assert settled[0].t >= t + 0.2 + CONFIG.exchange_settle_seconds - 1e-9
-    assert not shots_too_short(events)
-
-
-def test_the_presiding_arbitrator_has_priority_over_overlap() -> None:
-    speech = {"applicant": [(10.0, 30.0)], "presiding": [(15.0, 22.0)]}
-    events = run(director(), speech, 31.0)
-    priority = [c for c in cuts(events) if c.camera == "cam-bench" and c.t > 1.0]
-    assert priority and priority[0].rule is Rule.PRIORITY and priority[0].speaker == "presiding"
-    assert priority[0].t == pytest.approx(15.0 + CONFIG.onset_seconds, abs=TICK + 1e-9)
-    assert not [c for c in cuts(events) if c.rule is Rule.OVERLAP]
-    assert cuts(events)[-1].camera == "cam-applicant"
-
-
-def test_priority_roles_follow_the_config() -> None:
-    speech = {"applicant": [(10.0, 30.0)], "presiding": [(15.0, 22.0)]}
-    events = run(director(replace(CONFIG, priority_roles=())), speech, 31.0)
-    assert next(c.rule for c in cuts(events) if c.t > 12.0) is Rule.OVERLAP
-
-
 def test_speakers_on_one_camera_share_the_shot() -> None:
     speech = {"presiding": [(10.0, 15.0)], "clerk": [(15.5, 25.0)]}
     d = director()
@@ -301,11 +278,18 @@ def test_the_director_and_program_tables_are_read_and_checked(tmp_path: Path) ->
     config = parse_config(
         _with(
             "director",
-            {"onset_seconds": 1.0, "idle_view": "wide", "priority_roles": [], "vad_model": "models/vad.onnx"},
+            {
+                "onset_seconds": 1.0,
+                "expected_onset_seconds": 0.4,
+                "idle_view": "wide",
+                "priority_roles": [],
+                "vad_model": "models/vad.onnx",
+            },
         ),
         base=tmp_path,
     )
     assert config.director.onset_seconds == 1.0 and config.director.idle_view == "wide"
+    assert config.director.expected_onset_seconds == 0.4
     assert config.director.priority_roles == () and config.director.vad_model == tmp_path / "models/vad.onnx"
     assert config.director.min_hold_seconds == CONFIG.min_hold_seconds
     assert parse_config(
@@ -317,6 +301,9 @@ def test_the_director_and_program_tables_are_read_and_checked(tmp_path: Path) ->
         ("director", {"priority_roles": ["judge"]}, "director.priority_roles[0]"),
         ("director", {"exchange_turns": 1}, "director.exchange_turns"),
         ("director", {"vad_threshold": 1.5}, "director.vad_threshold"),
+        ("director", {"expected_onset_seconds": 1.0}, "director.expected_onset_seconds"),
+        ("director", {"own_voice_db": 0}, "director.own_voice_db"),
+        ("director", {"crosstalk_margin_db": 15}, "director.crosstalk_margin_db"),
         ("director", {"cut_fast": True}, "director.cut_fast"),
         ("program", {"width": 641}, "program.width"),
         ("program", {"mask": "pixelate"}, EventType.PROGRAM_MASK),
@@ -378,14 +365,53 @@ def test_a_speaker_who_starts_just_before_the_last_one_stops_takes_over_after_th
     assert taken.t == pytest.approx(19.9 + CONFIG.onset_seconds, abs=TICK + 1e-9)
 
 
-def test_an_exchange_settles_when_one_speaker_holds_the_floor_across_a_pause() -> None:
+def alternating(until: float, turn: float, gap: float) -> dict[str, list[tuple[float, float]]]:
+    """The applicant and the respondent's agent taking turns of ``turn`` seconds from 10 s."""
     speech: dict[str, list[tuple[float, float]]] = {"applicant": [], "respondent-agent": []}
     t, who = 10.0, "applicant"
-    while t < 30.0:
-        speech[who].append((t, t + 2.4))
-        t += 2.6
+    while t < until:
+        speech[who].append((t, t + turn))
+        t += turn + gap
         who = "respondent-agent" if who == "applicant" else "applicant"
-    start = t + 0.2
+    return speech
+
+
+def test_an_exchange_too_fast_to_follow_goes_wide_until_someone_holds_the_floor() -> None:
+    speech = alternating(29.0, 0.9, 0.2)  # the last turn ends at 29.6
+    start = 30.6
+    speech["applicant"].append((start, start + 15.0))
+    events = run(director(), speech, start + 16.0)
+    exchange = [c for c in cuts(events) if c.rule is Rule.EXCHANGE]
+    assert exchange and exchange[0].camera == "cam-wide"
+    during = [c for c in cuts(events) if exchange[0].t < c.t < 30.0]
+    assert during == [], "the wide view holds while the exchange goes on"
+    settled = [c for c in cuts(events) if c.t > 30.0]
+    assert [c.camera for c in settled] == ["cam-applicant"]
+    assert settled[0].t >= start + CONFIG.exchange_settle_seconds - 1e-9
+    assert not shots_too_short(events)
+
+
+def test_questions_and_one_line_answers_are_followed_not_taken_wide() -> None:
+    # The presiding asks (3 s), a party answers in one line (1.2 s), and so on: not an exchange.
+    speech: dict[str, list[tuple[float, float]]] = {"presiding": [], "applicant": [], "respondent-agent": []}
+    t = 10.0
+    for party in ("applicant", "respondent-agent") * 3:
+        speech["presiding"].append((t, t + 3.0))
+        speech[party].append((t + 3.6, t + 4.8))
+        t += 5.6
+    events = run(director(), speech, t + 3.0)
+    assert not [c for c in cuts(events) if c.rule in (Rule.EXCHANGE, Rule.OVERLAP)]
+    for party, spans in speech.items():
+        for a, b in spans:
+            camera = SPEAKERS_BY_KEY[party].camera
+            shown = [c for c in cuts(events) if c.camera == camera and a <= c.t <= b]
+            assert shown or (camera == "cam-bench" and a < 11.0), (party, a, b)
+    assert not shots_too_short(events)
+
+
+def test_an_exchange_settles_when_one_speaker_holds_the_floor_across_a_pause() -> None:
+    speech = alternating(29.0, 0.9, 0.2)
+    start = 30.6
     # The applicant holds the floor, with a 0.7 s breath after 3 s.
     speech["applicant"] += [(start, start + 3.0), (start + 3.7, start + 12.0)]
     events = run(director(), speech, start + 13.0)
@@ -393,3 +419,137 @@ def test_an_exchange_settles_when_one_speaker_holds_the_floor_across_a_pause() -
     settled = [c for c in cuts(events) if c.t > 30.0]
     assert [c.camera for c in settled] == ["cam-applicant"]
     assert settled[0].t == pytest.approx(start + CONFIG.exchange_settle_seconds, abs=TICK + 1e-9)
+
+
+def test_the_presiding_talking_over_a_party_who_goes_on_is_an_overlap() -> None:
+    # Also what a leak that made the bench's microphone seem to talk would look like: no bench cut.
+    speech = {"applicant": [(10.0, 30.0)], "presiding": [(15.0, 22.0)]}
+    events = run(director(), speech, 31.0)
+    assert not [c for c in cuts(events) if c.camera == "cam-bench" and c.t > 1.0]
+    overlap = next(c for c in cuts(events) if c.rule is Rule.OVERLAP)
+    assert overlap.t == pytest.approx(15.0 + CONFIG.overlap_seconds, abs=2 * TICK)
+    assert cuts(events)[-1].camera == "cam-applicant"
+
+
+def test_the_presiding_speaking_up_takes_the_floor_from_their_first_word_when_the_party_yields() -> None:
+    # The applicant stops 0.8 s after the presiding began (no overlap yet): the presiding's onset
+    # counts from their own first word, not from the applicant's last one (as anybody else's would).
+    speech = {"applicant": [(10.0, 15.8)], "presiding": [(15.0, 25.0)]}
+    taken = next(c for c in cuts(run(director(), speech, 26.0)) if c.camera == "cam-bench" and c.t > 1.0)
+    assert taken.rule is Rule.PRIORITY and taken.speaker == "presiding"
+    # In the bridge after the applicant's last word (15.7) nobody takes the floor; then at once.
+    assert taken.t == pytest.approx(15.7 + CONFIG.bridge_seconds + TICK, abs=1e-9)
+    plain = run(director(replace(CONFIG, priority_roles=())), speech, 26.0)
+    later = next(c for c in cuts(plain) if c.camera == "cam-bench" and c.t > 1.0)
+    assert later.rule is Rule.SPEAKER
+    assert later.t == pytest.approx(15.7 + CONFIG.onset_seconds, abs=1e-9)
+
+
+def test_an_overlap_counts_across_a_pause_of_the_one_talked_over() -> None:
+    # The applicant breathes for 0.6 s a second into the respondent's interruption: still together.
+    speech = {"applicant": [(10.0, 15.0), (15.6, 25.0)], "respondent-agent": [(14.5, 20.0)]}
+    overlap = next(c for c in cuts(run(director(), speech, 26.0)) if c.rule is Rule.OVERLAP)
+    # As soon as the applicant's voice is back for more than a blip, not a second after it.
+    assert 15.6 <= overlap.t <= 15.6 + BLIP_SECONDS + TICK + 1e-9
+
+
+def test_a_voice_dropping_for_a_moment_in_an_overlap_does_not_hand_over_the_picture() -> None:
+    # In a leaky room the quieter of two voices drops out for a chunk or two: the other, who began
+    # over the speaker, still counts from the speaker's last word.
+    speech = {"applicant": [(10.0, 17.0), (17.6, 30.0)], "respondent-agent": [(14.0, 20.0)]}
+    events = run(director(), speech, 31.0)
+    assert any(c.rule is Rule.OVERLAP for c in cuts(events))
+    assert not [c for c in cuts(events) if c.camera == "cam-respondent"]
+
+
+def test_a_hold_limited_cut_lands_on_the_tick_it_is_due() -> None:
+    # Ticks half a tick after the chunks, as the live program's: 10.05, 10.15, ...
+    d, events = director(), []
+    speech = {"applicant": [(10.0, 11.0)], "respondent-agent": [(11.2, 20.0)]}
+    for k in range(211):
+        t = 0.05 + k * TICK
+        events += d.update(t, [key for key, spans in speech.items() if any(a <= t < b for a, b in spans)])
+    applicant = next(c for c in cuts(events) if c.camera == "cam-applicant")
+    respondent = next(c for c in cuts(events) if c.camera == "cam-respondent")
+    assert respondent.t == pytest.approx(applicant.t + CONFIG.min_hold_seconds, abs=1e-9)
+
+
+# -- anticipation ---------------------------------------------------------------------------------------
+
+
+Action = Callable[[Director, float], list[DirectorEvent]]
+
+
+def cue(keys: list[str], reason: str, since: float | None = None) -> Action:
+    """The anticipation arming ``keys`` at its tick (as the live program does, between updates)."""
+
+    def arm(d: Director, t: float) -> list[DirectorEvent]:
+        d.expect(t, keys, reason, since=since)
+        return []
+
+    return arm
+
+
+def test_an_expected_speaker_takes_the_camera_after_the_short_onset() -> None:
+    # The question ends at 8.0; its line reaches the program half a second later.
+    speech = {"presiding": [(2.0, 8.0)], "applicant": [(9.0, 15.0)]}
+    d = director()
+    armed: list[frozenset[str]] = []
+
+    def look(d: Director, t: float) -> list[DirectorEvent]:
+        armed.append(d.expected())
+        return []
+
+    asked = {8.5: cue(["applicant"], "仲裁员请申请人发言", since=8.0)}
+    events = run(d, speech, 16.0, actions={**asked, 8.8: look})
+    assert armed == [{"applicant"}]
+    taken = next(c for c in cuts(events) if c.camera == "cam-applicant")
+    assert taken.t == pytest.approx(9.0 + CONFIG.expected_onset_seconds, abs=TICK + 1e-9)
+    assert taken.expected and "预期" in taken.reason and "仲裁员请申请人发言" in taken.reason
+    assert d.expected() == frozenset(), "taken: the expectation is spent"
+    # Anybody else still needs the full onset.
+    other = director()
+    events = run(other, {"presiding": [(2.0, 8.0)], "respondent-agent": [(9.0, 15.0)]}, 16.0, actions=asked)
+    respondent = next(c for c in cuts(events) if c.camera == "cam-respondent")
+    assert respondent.t == pytest.approx(9.0 + CONFIG.onset_seconds, abs=TICK + 1e-9)
+    assert not respondent.expected
+
+
+def test_a_cue_alone_cuts_nothing_and_lapses() -> None:
+    d = director()
+    d.expect(5.0, ["applicant"], "仲裁员请申请人发言")
+    events = run(d, {}, 5.0 + CONFIG.expect_seconds + 1.0)
+    assert [c.rule for c in cuts(events)] == [Rule.START], "no cut before the expected person speaks"
+    assert d.expected() == frozenset(), "lapsed"
+    late = run(d, {"applicant": [(20.0, 30.0)]}, 31.0)
+    taken = next(c for c in cuts(late) if c.camera == "cam-applicant")
+    assert taken.t == pytest.approx(20.0 + CONFIG.onset_seconds, abs=TICK + 1e-9) and not taken.expected
+
+
+def test_an_expected_speakers_cough_is_not_their_turn() -> None:
+    # A 0.12 s burst the detector keeps "active" through its hangover: voiced too briefly.
+    d, events = director(), []
+    d.expect(5.0, ["applicant"], "仲裁员请申请人发言")
+    for k in range(101):
+        t = round(k * TICK, 3)
+        if 6.1 <= t <= 6.6:
+            events += d.update(t, Speaking({"applicant": 6.05}, {"applicant": 6.17}))
+        else:
+            events += d.update(t, Speaking({}))
+    assert [c.rule for c in cuts(events)] == [Rule.START]
+
+
+def test_an_expected_speaker_over_somebody_still_talking_needs_the_full_onset() -> None:
+    speech = {"applicant": [(10.0, 20.0)], "respondent-agent": [(15.0, 15.6)]}
+    asked = {14.0: cue(["respondent-agent"], "仲裁员请被申请人发言")}
+    events = run(director(), speech, 21.0, actions=asked)
+    assert not [c for c in cuts(events) if c.camera == "cam-respondent"]
+    # The same 0.6 s once the applicant has stopped: their turn.
+    speech = {"applicant": [(10.0, 14.0)], "respondent-agent": [(15.0, 15.6)]}
+    events = run(director(), speech, 21.0, actions=asked)
+    assert [c for c in cuts(events) if c.camera == "cam-respondent"]
+
+
+def test_expectations_name_known_speakers() -> None:
+    with pytest.raises(DirectorError, match="unknown speaker"):
+        director().expect(0.0, ["nobody"], "")

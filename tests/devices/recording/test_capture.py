@@ -6,11 +6,23 @@ from pathlib import Path
 
 from devices.interfaces import DeviceFault, DeviceKind, DeviceStatus
 from devices.media import AudioChunk, VideoFrame
-from devices.recording.capture import CaptureLoop
+from devices.recording.capture import CaptureLoop, FanOut, Only
 from devices.recording.manifest import EventAction
 from devices.recording.verify import verify_recording
 from devices.recording.writer import SegmentedRecorder
-from tests.devices.recording.helpers import FPS, SR, H, W, events, picture, segments, tone, wait_for
+from tests.devices.recording.helpers import (
+    FPS,
+    SR,
+    H,
+    W,
+    chunk,
+    events,
+    frame,
+    picture,
+    segments,
+    tone,
+    wait_for,
+)
 
 
 class ScriptedCamera:
@@ -151,3 +163,25 @@ def test_slow_consumer_does_not_hold_up_capture(tmp_path: Path) -> None:
     rec.close("done")
     assert sum(s.count for s in segments(tmp_path, "mic1")) == 40 * SR // 10, "the recording lost nothing"
     assert loop.consumer_drops[0] > 0 and 0 < len(got) < 40
+
+
+def test_a_consumer_of_one_kind_of_media_is_not_crowded_out_by_the_other() -> None:
+    """A voice detector behind a burst of camera frames still gets every chunk: the frames are never
+    queued for it (4 places, 3 chunks and 40 frames waiting)."""
+    release = threading.Event()
+    got: list[VideoFrame | AudioChunk] = []
+
+    def blocked(source_id: str, item: VideoFrame | AudioChunk) -> None:
+        release.wait(5)
+        got.append(item)
+
+    fanout = FanOut(Only(AudioChunk, blocked), "audio", max_items=4)
+    fanout.put("mic1", chunk(0))
+    assert wait_for(lambda: fanout.pending() == 0)  # the first chunk is being consumed (blocked)
+    for i in range(40):
+        fanout.put("cam1", frame(i))
+        if i % 13 == 0:
+            fanout.put("mic1", chunk(1 + i // 13))
+    release.set()
+    fanout.close()
+    assert [type(item) for item in got] == [AudioChunk] * 5 and fanout.dropped == 0
