@@ -14,7 +14,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from court.access.principals import AccessRole, Principal
+from court.access.principals import AccessRole, Principal, party_actor
 from court.core.cases import CaseError, load_hearing
 from court.core.events import EventType
 from court.core.lifecycle import Phase
@@ -391,6 +391,10 @@ async def reject(
 ) -> dict[str, Any]:
     host = host_for(ctx, principal, hearing_id)
     party = await run_in_threadpool(lambda: host.reject(participant_id, body.reason, actor=principal.actor))
+    hub = ctx.rtc.get(hearing_id)
+    if hub is not None:
+        # Removed from the hearing: their media stops now, not when their page next polls.
+        await hub.close_owner(party_actor(participant_id), f"书记员请出庭审：{body.reason}")
     return party.to_json()
 
 

@@ -59,8 +59,13 @@ class Principal:
     def actor(self) -> str:
         """``clerk:wang`` or ``party:12`` (the participant id): unique and stable, unlike display names."""
         if self.role == AccessRole.PARTY:
-            return f"party:{self.participant_id}"
+            return party_actor(self.participant_id)
         return f"{self.role.value}:{self.username or self.account_id}"
+
+
+def party_actor(participant_id: int | None) -> str:
+    """The actor name of a party: ``party:12`` (the participant id)."""
+    return f"party:{participant_id}"
 
 
 def actor_name(actor: Principal | str) -> str:

@@ -445,6 +445,8 @@ class RemoteParty(TypedDict):
     state: str
     state_label: str
     similarity: float | None
+    removed: NotRequired[bool]
+    """Rejected after having been in the hearing: the clerk removed them (请出庭审)."""
 
 
 class RemotePartyLeft(RemoteParty):

@@ -380,7 +380,7 @@ class HearingHost:
 
     def reject(self, participant_id: int, reason: str, *, actor: str) -> RemoteParty:
         with _refusals():
-            party = self.lobby.reject(participant_id, "未准许入庭 (not admitted)")
+            party = self.lobby.reject(participant_id, reason)
         self.timeline.append(EventType.REMOTE_REJECTED, {**party.to_json(), "reason": reason}, actor=actor)
         return party
 

@@ -56,6 +56,8 @@ _REMOTE_LABELS = {
     RemoteState.REJECTED: "未准许入庭",
 }
 
+REMOVED_LABEL = "已请出庭审"
+
 IN_HEARING = frozenset({RemoteState.ADMITTED, RemoteState.CONNECTED, RemoteState.LEFT})
 """Admitted at some point and not rejected since: their channels belong to the hearing."""
 
@@ -138,6 +140,8 @@ class RemoteParty:
     device) must pass it again before its media may enter."""
     receiver: Any = None
     """What the media side keeps for this party across reconnections (one per party)."""
+    removed_reason: str | None = None
+    """Why the clerk removed the party from the hearing (rejected after being in it), else None."""
 
     @property
     def audio_source(self) -> str:
@@ -154,8 +158,9 @@ class RemoteParty:
             "role": self.participant.role.value,
             "role_label": self.participant.role.label,
             "state": self.state.value,
-            "state_label": self.state.label,
+            "state_label": REMOVED_LABEL if self.removed_reason is not None else self.state.label,
             "similarity": self.similarity,
+            "removed": self.removed_reason is not None,
         }
 
 
@@ -207,10 +212,19 @@ class Lobby:
             return party
 
     def admit(self, participant_id: int) -> RemoteParty:
-        return self._move(participant_id, LobbyAction.ADMIT)
+        with self._lock:
+            party = self._move_locked(participant_id, LobbyAction.ADMIT)
+            party.removed_reason = None
+            return party
 
     def reject(self, participant_id: int, reason: str) -> RemoteParty:
-        party = self._move(participant_id, LobbyAction.REJECT)
+        """Not admitted from the lobby, or removed from the hearing (``reason`` is kept for the
+        party's page) when they were in it."""
+        with self._lock:
+            before = self._parties.get(participant_id)
+            was_in = before is not None and before.state in IN_HEARING
+            party = self._move_locked(participant_id, LobbyAction.REJECT)
+            party.removed_reason = reason if was_in else None
         party.camera.detach(reason)
         party.microphone.detach(reason)
         return party

@@ -309,6 +309,13 @@ class RtcHub:
         await self._close(peer, reason)
         return True
 
+    async def close_owner(self, owner: str, reason: str) -> int:
+        """Hang up every peer of ``owner`` (a party removed from the hearing); how many there were."""
+        own = [p for p in list(self._peers.values()) if owner and p.owner == owner]
+        for peer in own:
+            await self._close(peer, reason)
+        return len(own)
+
     async def _close(self, peer: _Peer, reason: str | None) -> None:
         """Tear a peer down once; ``reason`` None: it never got connected (no callbacks)."""
         if peer.closed:

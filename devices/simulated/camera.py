@@ -142,12 +142,10 @@ class SimulatedCamera(PacedVideoSource):
         self.view = CameraView(view)
         self.seats = tuple(seats)
         self._is_speaking = is_speaking or _never_speaking
-        self.scene = Scene(self.view, self.seats, width, height, label=device_id, font_path=font_path)
+        # The caption names the view in Chinese (仲裁员席, 全景 …); the device id is for logs only.
+        self.scene = Scene(self.view, self.seats, width, height, font_path=font_path)
         self.background = self.scene.background
-        self._stamp_label = device_id.encode("ascii", "replace").decode("ascii")
         self.render(0.0)  # warm up (noise table, OpenCV's first putText) so the first read is on time
 
     def _draw(self, frame: Image, t: float) -> None:
-        self.scene.overlay(
-            frame, t, lambda seat_id: self._is_speaking(seat_id, t), format_stamp(self._stamp_label, t)
-        )
+        self.scene.overlay(frame, t, lambda seat_id: self._is_speaking(seat_id, t), format_stamp(t))

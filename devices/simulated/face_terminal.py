@@ -134,7 +134,6 @@ class SimulatedFaceTerminal(PacedVideoSource):
         )
         cv2.rectangle(bg, (0, height - int(22 * s)), (int(230 * s), height), (20, 20, 20), -1)
         self.background = bg
-        self._stamp_label = device_id.encode("ascii", "replace").decode("ascii")
         self._scale = s
         for t, source in visits:
             self.arrive(source, t)
@@ -196,7 +195,7 @@ class SimulatedFaceTerminal(PacedVideoSource):
         s = self._scale
         cv2.putText(
             frame,
-            format_stamp(self._stamp_label, t),
+            format_stamp(t),
             (int(5 * s), self._height - int(7 * s)),
             cv2.FONT_HERSHEY_SIMPLEX,
             0.4 * s,

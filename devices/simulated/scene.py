@@ -369,10 +369,12 @@ class Scene:
             cv2.ellipse(frame, (hx, hy), (radius, radius), 0, -25, 25, _HIGHLIGHT, max(1, hr // 10))
 
 
-def format_stamp(label: str, t: float) -> str:
-    """The camera's on-screen time stamp: ``label  HH:MM:SS.cc`` in hearing-clock time (ASCII only)."""
+def format_stamp(t: float) -> str:
+    """The camera's on-screen time stamp: ``T+HH:MM:SS.cc``, hearing-clock time marked as time since
+    the hearing's clock started (not a time of day: people read Beijing time, which the program feed
+    and the recording's overlay show). No device id: nobody in the room reads those (ASCII only)."""
     cs = max(0, round(t * 100))
     h, rem = divmod(cs, 360000)
     m, rem = divmod(rem, 6000)
     sec, c = divmod(rem, 100)
-    return f"{label}  {h:02d}:{m:02d}:{sec:02d}.{c:02d}"
+    return f"T+{h:02d}:{m:02d}:{sec:02d}.{c:02d}"

@@ -318,6 +318,27 @@ def test_the_clerks_day_and_the_partys_phone(
     wait(clerk, f"#transcript .line[data-id='{line_id}'] .mark:has-text('待核')", server)
     shot(clerk, "03-console-in-session")
 
+    # -- the clerk adds a line after it (A), splits it at the caret (Alt+Enter), merges it back (M) --------
+    clerk.locator(f"#transcript .line[data-id='{line_id}'] .when").click()
+    clerk.keyboard.press("a")
+    clerk.fill("#add-text", "申请人当庭出示了工资条原件")
+    clerk.press("#add-text", "Enter")
+    added = wait(clerk, "#transcript .line:has-text('当庭出示了工资条原件')", server, timeout=15_000)
+    added_id = added.get_attribute("data-id")
+    assert added_id != line_id
+    clerk.locator(f"#transcript .line[data-id='{added_id}'] .when").click()
+    clerk.keyboard.press("Enter")  # edit the selected line, the caret at its end
+    for _ in range(len("出示了工资条原件")):
+        clerk.keyboard.press("ArrowLeft")
+    clerk.keyboard.press("Alt+Enter")
+    wait(clerk, "#transcript .line .text:text-is('申请人当庭')", server, timeout=15_000)
+    wait(clerk, "#transcript .line .text:text-is('出示了工资条原件')", server, timeout=15_000)
+    first = clerk.locator("#transcript .line:has(.text:text-is('申请人当庭'))")
+    first.locator(".when").click()
+    clerk.keyboard.press("m")
+    wait(clerk, "#transcript .line .text:text-is('申请人当庭出示了工资条原件')", server, timeout=15_000)
+    assert clerk.locator("#transcript .line .text:text-is('出示了工资条原件')").count() == 0
+
     # -- the party mutes: the clerk sees it, the log says so ------------------------------------------------
     party.click("[data-testid='mic-toggle']")  # and stays muted: nothing more to transcribe
     wait(clerk, f"[data-testid='muted-{applicant}']:has-text('已静音')", server, timeout=15_000)
@@ -327,6 +348,20 @@ def test_the_clerks_day_and_the_partys_phone(
     wait(party, "[data-testid='left']:not(.hidden)", server)
     wait(clerk, f"#lobby li[data-participant='{applicant}'][data-state='left']", server)
     party.click("#rejoin")
+    wait(party, "#program[data-state='ok']", server, timeout=MINUTE)
+    wait(clerk, f"#lobby li[data-participant='{applicant}'][data-state='connected']", server, timeout=30_000)
+
+    # -- the clerk removes the party from the hearing (请出庭审), then admits them again -------------------
+    clerk.click(f"[data-testid='remove-{applicant}']")
+    clerk.click(f"[data-testid='reject-yes-{applicant}']")
+    wait(
+        clerk,
+        f"#lobby li[data-participant='{applicant}'][data-state='rejected']:has-text('已请出庭审')",
+        server,
+    )
+    wait(party, "#lobby-state:has-text('书记员已将您请出庭审')", server, timeout=30_000)
+    wait(clerk, "#log li:has-text('被书记员请出庭审：扰乱庭审秩序')", server, timeout=15_000)
+    clerk.click(f"[data-testid='admit-{applicant}']")
     wait(party, "#program[data-state='ok']", server, timeout=MINUTE)
     wait(clerk, f"#lobby li[data-participant='{applicant}'][data-state='connected']", server, timeout=30_000)
 

@@ -223,7 +223,7 @@ const Court = (() => {
       case "hearing.archived": return "归档";
       case "remote.lobby": return `${who} 通过远程人脸核验，在等候室`;
       case "remote.admitted": return `${who} 准许入庭`;
-      case "remote.rejected": return `${who} 未准许入庭`;
+      case "remote.rejected": return e.removed ? `${who} 被书记员请出庭审${e.reason ? "：" + human(e.reason) : ""}` : `${who} 未准许入庭`;
       case "remote.connected": return `${who} 已接入庭审`;
       case "remote.disconnected": return `${who} 已离开庭审${e.reason ? "（" + human(e.reason) + "）" : ""}`;
       case "remote.media": return `${who} ${e.muted ? "关闭了麦克风" : "打开了麦克风"}，${e.camera_off ? "关闭了摄像头" : "打开了摄像头"}`;

@@ -139,6 +139,10 @@
           r.state === "lobby"
             ? el("button", { type: "button", class: "danger reject small",
               onclick: () => { rejecting = r.participant_id; C.render(); } }, "不准入庭")
+            : null,
+          r.state === "admitted" || r.state === "connected" || r.state === "left"
+            ? el("button", { type: "button", class: "danger remove small", "data-testid": `remove-${r.participant_id}`,
+              onclick: () => { rejecting = r.participant_id; C.render(); } }, "请出庭审")
             : null);
         li.append(tools);
         if (rejecting === r.participant_id) li.append(rejectForm(r));
@@ -148,9 +152,12 @@
   }
 
   function rejectForm(r) {
-    const input = el("input", { type: "text", class: "grow", value: "身份核验存疑", "aria-label": "不准入庭的理由" });
+    const inHearing = r.state !== "lobby";
+    const input = el("input", { type: "text", class: "grow", value: inHearing ? "扰乱庭审秩序" : "身份核验存疑",
+      "aria-label": inHearing ? "请出庭审的理由" : "不准入庭的理由", "data-testid": `reason-${r.participant_id}` });
     const form = el("form", { class: "row" }, input,
-      el("button", { type: "submit", class: "danger small" }, "确认不准入庭"),
+      el("button", { type: "submit", class: "danger small", "data-testid": `reject-yes-${r.participant_id}` },
+        inHearing ? "确认请出庭审" : "确认不准入庭"),
       el("button", { type: "button", class: "small", onclick: () => { rejecting = null; C.render(); } }, "取消"));
     form.addEventListener("submit", C.act(async (ev) => {
       ev.preventDefault();

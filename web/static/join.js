@@ -99,7 +99,7 @@ const Party = (() => {
     if (left) return `${base} · 您已离开庭审`;
     if (!r) return `${base} · 请先核验身份`;
     if (r.state === "lobby") return `${base} · 您在等候室，等待书记员准许入庭`;
-    if (r.state === "rejected") return `${base} · 书记员未准许您入庭`;
+    if (r.state === "rejected") return r.removed ? `${base} · 书记员已将您请出庭审` : `${base} · 书记员未准许您入庭`;
     if (s.state === "recess") return "休庭中，恢复后自动继续";
     if (s.host !== "running") return `${base} · 已准许入庭，庭审开始后自动接入`;
     if (pc && pc.connectionState === "connected") return `${base} · 您已接入庭审`;
@@ -231,7 +231,9 @@ const Party = (() => {
   function lobbyText() {
     const r = myRemote();
     if (!r || r.state === "lobby") return "身份核验已通过，请等候书记员准许入庭。";
-    if (r.state === "rejected") return "书记员未准许您入庭。如有疑问请联系书记员。";
+    if (r.state === "rejected") {
+      return r.removed ? "书记员已将您请出庭审。如有疑问请联系书记员。" : "书记员未准许您入庭。如有疑问请联系书记员。";
+    }
     if (P.snap.host !== "running") return "已准许入庭，庭审开始后自动接入，请稍候…";
     return "已准许入庭，正在接入庭审…";
   }
@@ -247,6 +249,7 @@ const Party = (() => {
     if (r) $("#step-lobby").dataset.state = r.state;
     $("#lobby-state").textContent = lobbyText();
     if (Court.ended(P.snap)) hearingEnded();
+    else if (r && r.state === "rejected") removed();
     else maybeConnect();
     renderState();
   }
@@ -323,6 +326,16 @@ const Party = (() => {
   }
 
   let endedShown = false;
+  function removed() {
+    // The clerk removed the party (or did not admit them): no reconnecting; the lobby says why, and
+    // a new admission brings them back through maybeConnect.
+    if (!pc && !connecting && !reconnectTimer) return;
+    hangUp();
+    show("#step-hearing", false);
+    show("#step-lobby");
+    document.querySelector("main").classList.remove("in-hearing");
+  }
+
   function hearingEnded() {
     if (endedShown) return;
     endedShown = true;
