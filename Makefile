@@ -26,3 +26,5 @@ bench: setup
 	.venv/bin/python bench/bench_director.py
 	.venv/bin/python bench/bench_program.py
 	.venv/bin/python bench/bench_bilu.py
+	bash scripts/services.sh && .venv/bin/python bench/bench_failover.py
+	.venv/bin/python bench/bench_hls_viewers.py --seconds 20

@@ -217,6 +217,18 @@ class TranscriptionConfig:
 
 
 @dataclass(frozen=True)
+class RoomsConfig:
+    """Several rooms on one database (``[rooms]``): how long a room's hold on a running hearing lasts
+    without a heartbeat, and how often the heartbeat renews it."""
+
+    lease_seconds: float = 15.0
+    """A room that stops beating (kill -9, power, network) loses its hearings this long after its
+    last beat: then the hearing can be resumed (≤ 30 s is the institute's goal)."""
+    heartbeat_seconds: float = 5.0
+    """How often a room renews its registration and its leases; well under ``lease_seconds``."""
+
+
+@dataclass(frozen=True)
 class Config:
     room: RoomConfig
     recording: RecordingConfig
@@ -230,6 +242,7 @@ class Config:
     face: Mapping[str, Any] = field(default_factory=dict)
     """The ``[face]`` table as written, checked at load; ``court.attendance.face_check.face_settings``
     turns it into settings (kept raw here so loading a config does not load the face models)."""
+    rooms: RoomsConfig = field(default_factory=RoomsConfig)
 
 
 def load_config(path: Path | None = None) -> Config:
@@ -252,7 +265,18 @@ def parse_config(raw: Mapping[str, Any], base: Path) -> Config:
     _only(
         raw,
         "",
-        {"room", "recording", "storage", "models", "rules", "director", "program", "transcription", "face"},
+        {
+            "room",
+            "recording",
+            "storage",
+            "models",
+            "rules",
+            "director",
+            "program",
+            "transcription",
+            "face",
+            "rooms",
+        },
     )
     room = _room(_table(raw, "room"))
     recording_raw = _table(raw, "recording", required=False)
@@ -298,7 +322,18 @@ def parse_config(raw: Mapping[str, Any], base: Path) -> Config:
         program=_program(_table(raw, "program", required=False)),
         transcription=_transcription(_table(raw, "transcription", required=False), base),
         face=_face(_table(raw, "face", required=False)),
+        rooms=_rooms(_table(raw, "rooms", required=False)),
     )
+
+
+def _rooms(raw: Mapping[str, Any]) -> RoomsConfig:
+    d = RoomsConfig()
+    _only(raw, "rooms", set(RoomsConfig.__dataclass_fields__))
+    lease = _positive(raw, "rooms.lease_seconds", d.lease_seconds)
+    beat = _positive(raw, "rooms.heartbeat_seconds", d.heartbeat_seconds)
+    if beat * 2 > lease:
+        raise ConfigError("rooms.heartbeat_seconds", f"must be at most half of lease_seconds ({lease:g})")
+    return RoomsConfig(lease_seconds=lease, heartbeat_seconds=beat)
 
 
 def _face(raw: Mapping[str, Any]) -> Mapping[str, Any]:

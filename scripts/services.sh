@@ -12,4 +12,12 @@ if command -v pg_isready >/dev/null && ! pg_isready -q -h 127.0.0.1 -p 5432; the
   fi
 fi
 command -v pg_isready >/dev/null && pg_isready -h 127.0.0.1 -p 5432 || echo "note: no PostgreSQL at $url"
+# nginx (the public stream server) and coturn (TURN for remote parties) for the demo, from the
+# project's templates (deploy/), unprivileged, everything under var/services (secrets included);
+# ports from COURT_STREAM_PORT (8088, ingest 8089) and COURT_TURN_PORT (3478). The tests start their
+# own on free ports. Missing programs are named here; their tests fail under CI.
+cd "$(dirname "$0")/.."
+if [ -x .venv/bin/python ]; then
+  .venv/bin/python -m web.edge_config up --root var/services || echo "note: the stream or TURN server is not running"
+fi
 exit 0

@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
 # chromium: the browser the web tests drive (Playwright's own browser download is never used);
-# npm: fetches hls.js, the public page's HLS player.
-APT_PACKAGES=(fonts-wqy-microhei libportaudio2 chromium)
+# npm: fetches hls.js, the public page's HLS player; nginx: the public stream's server; coturn: the
+# TURN relay for remote parties (both started by scripts/services.sh, never as system services).
+APT_PACKAGES=(fonts-wqy-microhei libportaudio2 chromium nginx coturn)
 
 need_apt=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -149,8 +149,13 @@ async def _decode(upload: UploadFile) -> Image:
 
 @router.get("/rtc-config")
 async def rtc_config(principal: AnyPrincipal, ctx: Ctx) -> dict[str, Any]:
-    """The ICE servers a browser's peer connection should use (STUN/TURN, as the court set them)."""
-    return {"iceServers": ctx.ice_servers}
+    """The ICE servers a browser's peer connection should use (STUN/TURN, as the court set them),
+    with a fresh, time-limited credential for the court's own TURN server: asked for by every page
+    as it connects, so none is ever written into a page."""
+    servers: list[dict[str, Any]] = list(ctx.ice_servers)
+    if ctx.turn is not None:
+        servers.append(ctx.turn.ice_server(principal.actor))
+    return {"iceServers": servers}
 
 
 @router.post("/hearings/{hearing_id}/rtc")

@@ -10,6 +10,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
@@ -19,6 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from court.core.cases import CaseError
+from court.core.claims import ClaimRefused
 from court.host.errors import HostError
 from web import api_auth, api_evidence, api_hearings, api_media, api_record, api_settlement, pages, public
 from web.audit import AuditTrail
@@ -63,6 +65,8 @@ def create_app(ctx: ServerContext) -> FastAPI:
             for hearing_id in list(ctx.hls):
                 await run_in_threadpool(stop_public, ctx, hearing_id, "服务器停止 (server stopping)")
             await run_in_threadpool(ctx.hosts.shutdown, "服务器停止 (server stopping)")
+            if ctx.room is not None:
+                await run_in_threadpool(ctx.room.stop)
 
     app = FastAPI(
         title="数字化仲裁庭 Digital arbitration courtroom",
@@ -84,6 +88,9 @@ def create_app(ctx: ServerContext) -> FastAPI:
     from web import api_corrections  # Art. 42 requests, line operations, the clerk's 笔录 view
 
     app.include_router(api_corrections.router)
+    from web import api_institute  # the supervisors' view of every room
+
+    app.include_router(api_institute.router)
     app.include_router(public.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -92,8 +99,10 @@ def create_app(ctx: ServerContext) -> FastAPI:
     # a cross-site request is refused before its body is read, and a body before the route reads it.
     app.add_middleware(RequestGuard, ctx=ctx)
     app.add_middleware(SameOrigin, public_url=ctx.public_url)
+    stream_origins = [origin] if (origin := _origin(ctx.stream_url)) else []
     app.add_middleware(
-        SecurityHeaders, csp=content_security_policy(inline_script_hashes(STATIC.glob("*.html")))
+        SecurityHeaders,
+        csp=content_security_policy(inline_script_hashes(STATIC.glob("*.html")), stream_origins),
     )
     app.add_middleware(AuditTrail, ctx=ctx)
 
@@ -107,6 +116,11 @@ def create_app(ctx: ServerContext) -> FastAPI:
     async def host_error(request: Request, exc: HostError) -> JSONResponse:
         status = HOST_ERROR_STATUS.get(exc.code, 409)
         return JSONResponse({"detail": exc.message, "code": exc.code}, status_code=status)
+
+    @app.exception_handler(ClaimRefused)
+    async def claim_refused(request: Request, exc: ClaimRefused) -> JSONResponse:
+        # Another room holds the hearing (or took it from this one): say which, never write here.
+        return JSONResponse({"detail": exc.message, "code": exc.code, "room": exc.room}, status_code=409)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -148,3 +162,9 @@ def create_app(ctx: ServerContext) -> FastAPI:
         )
 
     return app
+
+
+def _origin(url: str) -> str:
+    """``https://live.example:8443`` of an absolute URL; empty for a path on this server."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""

@@ -5,6 +5,7 @@ point, so the ``court`` command itself does not depend on the web side."""
 from __future__ import annotations
 
 import argparse
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,39 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         default="",
         help="also push the public stream (HLS, after its delay) by HTTP PUT to this media server base URL",
     )
+    serve.add_argument(
+        "--stream-url",
+        default="",
+        help="the stream server's public base (nginx, deploy/nginx): viewers fetch the public stream "
+        "there with links the server signs; needs --relay-url (its ingest) and --stream-secret-file",
+    )
+    serve.add_argument(
+        "--stream-secret-file",
+        type=Path,
+        help="the secret shared with the stream server's secure_link (or COURT_STREAM_SECRET)",
+    )
+    serve.add_argument(
+        "--turn",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="the court's TURN server, e.g. turn:turn.example.org:3478 (repeatable): each party gets "
+        "time-limited credentials; needs --turn-secret-file",
+    )
+    serve.add_argument(
+        "--turn-secret-file",
+        type=Path,
+        help="the secret shared with the TURN server (coturn static-auth-secret; or COURT_TURN_SECRET)",
+    )
+    serve.add_argument(
+        "--turn-ttl", type=int, default=24 * 3600, help="seconds a TURN credential lasts (default 86400)"
+    )
+    serve.add_argument(
+        "--room",
+        default="",
+        help="the courtroom this server is (default: [room] name of the config): rooms on one database "
+        "each run their own hearings; a hearing another room runs is refused here (409)",
+    )
     serve.add_argument("--no-seed", action="store_true", help="do not create the demo cases on a fresh store")
     serve.set_defaults(handler=_serve)
 
@@ -51,14 +85,16 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from web.app import create_app
-    from web.server import build_context, first_run, parse_ice_server, warm_models
+    from web.server import build_context, configure_edge, first_run, parse_ice_server, warm_models
 
     config = load_config(args.config)
-    ctx = build_context(config, database=args.database, data=args.data, public_url=args.public_url)
+    room = args.room.strip() or config.room.name
+    ctx = build_context(config, database=args.database, data=args.data, public_url=args.public_url, room=room)
     ctx.relay_url = args.relay_url
     try:
         ctx.ice_servers = [parse_ice_server(url) for url in args.ice_server]
-    except ValueError as exc:
+        configure_edge(ctx, args)
+    except (ValueError, OSError) as exc:
         print(exc, file=sys.stderr)
         return 2
     for line in first_run(ctx, seed=not args.no_seed):
@@ -69,6 +105,18 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     scheme = "https" if args.ssl_certfile else "http"
     address = ctx.public_url or f"{scheme}://{args.host}:{args.port}"
+    if ctx.room is not None:
+        from court.host.rooms import RoomBusy
+
+        host = socket.gethostname() if args.host in ("0.0.0.0", "::") else args.host
+        ctx.room.url = ctx.public_url or f"{scheme}://{host}:{args.port}"
+        try:
+            ctx.room.register()
+        except RoomBusy as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        ctx.room.start_heartbeat()  # stopped, and the room marked stopped, when the app stops
+        print(f"仲裁庭 room: {room}")
     print(f"书记员控制台 clerk console: {address}/login")
     if scheme == "http" and args.host not in ("127.0.0.1", "localhost", "::1"):
         print(

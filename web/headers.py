@@ -39,20 +39,22 @@ def inline_script_hashes(pages: Iterable[Path]) -> list[str]:
     return hashes
 
 
-def content_security_policy(script_hashes: Iterable[str]) -> str:
-    """Everything from this server only; the public player's hls.js needs blob: for its media
-    source and worker; pages use style attributes, so inline styles (not scripts) are allowed; no
-    page may be framed (a framed console could be clicked through by another site)."""
+def content_security_policy(script_hashes: Iterable[str], media_origins: Iterable[str] = ()) -> str:
+    """Everything from this server only, but the public stream from its stream server
+    (``media_origins``); the public player's hls.js needs blob: for its media source and worker;
+    pages use style attributes, so inline styles (not scripts) are allowed; no page may be framed
+    (a framed console could be clicked through by another site)."""
     scripts = " ".join(["'self'", *script_hashes])
+    media = " ".join(["'self'", *media_origins])
     return "; ".join(
         [
             "default-src 'self'",
             f"script-src {scripts}",
             "style-src 'self' 'unsafe-inline'",
             "img-src 'self' data: blob:",
-            "media-src 'self' blob:",
+            f"media-src {media} blob:",
             "worker-src 'self' blob:",
-            "connect-src 'self'",
+            f"connect-src {media}",
             "object-src 'none'",
             "base-uri 'none'",
             "form-action 'self'",

@@ -76,6 +76,11 @@ async def join_page() -> FileResponse:
     return _page("join.html")
 
 
+@router.get("/institute")
+async def institute_page() -> FileResponse:
+    return _page("institute.html")
+
+
 @router.get("/watch")
 async def watch_page(request: Request) -> FileResponse:
     return await _hearing_page(request, "watch.html")

@@ -1,9 +1,16 @@
 """The public livestream: a page and the delayed HLS stream, both existing only while the case is
 approved for livestream and the clerk has the public stream on. Otherwise the public gets a plain
-"not live" answer that names nothing of the case."""
+"not live" answer that names nothing of the case.
+
+With a stream server (``court serve --stream-url``, nginx from ``deploy/nginx``) the released
+stream is pushed there and the app only decides, when a viewer's page asks, whether the hearing may
+be watched: it answers with a link signed for a few hours (``court/access/stream_links.py``), and
+nginx checks that signature on every playlist and segment by itself. Python then serves no viewer's
+media at all, however many watch."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,6 +18,7 @@ from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
+from court.access.stream_links import signed_playlist_url
 from court.host.host import HearingHost, HostStatus
 from devices.broadcast.hls import HlsPublisher
 from devices.broadcast.relay import HlsPushRelay
@@ -48,7 +56,7 @@ def start_public(ctx: ServerContext, host: HearingHost) -> None:
     if not publisher.running:
         publisher.start()
     if ctx.relay_url and host.hearing_id not in ctx.relays:
-        relay = HlsPushRelay(publisher, f"{ctx.relay_url.rstrip('/')}/hearing-{host.hearing_id}")
+        relay = HlsPushRelay(publisher, f"{ctx.relay_url.rstrip('/')}/{stream_name(host.hearing_id)}")
         ctx.relays[host.hearing_id] = relay
         relay.start()
 
@@ -58,6 +66,7 @@ def stop_public(ctx: ServerContext, hearing_id: int, reason: str) -> None:
     relay = ctx.relays.pop(hearing_id, None)
     if relay is not None:
         relay.stop()
+        relay.withdraw()
     publisher = ctx.hls.pop(hearing_id, None)
     if publisher is not None:
         publisher.kill(reason)
@@ -86,13 +95,26 @@ async def public_info(hearing_id: int, ctx: Ctx) -> dict[str, Any]:
     if live is None:
         return {"live": False}
     host, publisher = live
-    return {
+    info: dict[str, Any] = {
         "live": True,
         "case_number": host.hearing.case_number,
         "cause": host.hearing.cause,
         "ready": publisher.playlist() is not None,
         "delay_seconds": publisher.delay_seconds,
     }
+    if ctx.stream_url:
+        relay = ctx.relays.get(hearing_id)
+        expires = int(time.time()) + ctx.stream_link_seconds
+        info["ready"] = relay is not None and relay.published
+        name = stream_name(hearing_id)
+        info["hls_url"] = signed_playlist_url(ctx.stream_url, ctx.stream_secret, name, expires)
+        info["expires"] = expires
+    return info
+
+
+def stream_name(hearing_id: int) -> str:
+    """The hearing's folder on the stream server (``<relay_url>/<name>/``)."""
+    return f"hearing-{hearing_id}"
 
 
 @router.get("/public/{hearing_id}/hls/{name}")
@@ -103,6 +125,12 @@ async def public_hls(hearing_id: int, name: str, ctx: Ctx) -> Response:
             "该庭审当前没有公开直播 (not live)", status_code=404, media_type="text/plain; charset=utf-8"
         )
     _, publisher = live
+    if ctx.stream_url:  # viewers are sent to the stream server; none of them is served from here
+        return Response(
+            "直播由流媒体服务器提供 (served by the stream server)",
+            status_code=404,
+            media_type="text/plain; charset=utf-8",
+        )
     if name == "index.m3u8":
         playlist = await run_in_threadpool(publisher.playlist)
         if playlist is None:

@@ -6,13 +6,17 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from court.access.accounts import Accounts
 from court.access.principals import AccessRole
+from court.access.stream_links import read_secret
+from court.access.turn_credentials import TurnService
 from court.config import Config
 from court.db.engine import DATABASE_URL_ENV, open_store
 from court.demo.seed import has_hearings, seed_cases
 from court.host.registry import HearingHosts
+from court.host.rooms import RoomNode
 from court.record.bilu import default_key_path
 from web.context import ServerContext
 
@@ -25,20 +29,51 @@ FIRST_ACCOUNTS = (
 
 
 def build_context(
-    config: Config, *, database: str | None = None, data: Path = Path("var/web"), public_url: str = ""
+    config: Config,
+    *,
+    database: str | None = None,
+    data: Path = Path("var/web"),
+    public_url: str = "",
+    room: str | None = None,
 ) -> ServerContext:
+    """``room``: the room this process serves (registered by the caller, :meth:`RoomNode.register`);
+    None: no room, nothing claimed (in-process tests)."""
     url = database or os.environ.get(DATABASE_URL_ENV) or config.storage_url
     sessions = open_store(url)
     data = data.resolve()
+    node = RoomNode(sessions, room, config.rooms, url=public_url) if room else None
     return ServerContext(
         sessions=sessions,
         config=config,
         accounts=Accounts(sessions),
-        hosts=HearingHosts(sessions, config, key_path=default_key_path(url)),
+        hosts=HearingHosts(sessions, config, key_path=default_key_path(url), room=node),
+        room=node,
         evidence_root=data / "evidence",
         hls_root=data / "hls",
         public_url=public_url.rstrip("/"),
     )
+
+
+def _secret(file: Path | None, env: str, what: str) -> str:
+    if file is not None:
+        return read_secret(file)
+    secret = os.environ.get(env, "").strip()
+    if len(secret) < 16:
+        raise ValueError(f"缺少共享密钥：--{what}-secret-file 或 {env} (a shared secret is needed)")
+    return secret
+
+
+def configure_edge(ctx: ServerContext, args: Any) -> None:
+    """The stream server and the TURN server from ``court serve``'s options (web/cli.py)."""
+    if args.stream_url:
+        if not args.relay_url:
+            raise ValueError("--stream-url 需要 --relay-url（流媒体服务器的推流地址） (needs --relay-url)")
+        ctx.stream_url = args.stream_url.rstrip("/")
+        ctx.stream_secret = _secret(args.stream_secret_file, "COURT_STREAM_SECRET", "stream")
+    if args.turn:
+        ctx.turn = TurnService(
+            tuple(args.turn), _secret(args.turn_secret_file, "COURT_TURN_SECRET", "turn"), args.turn_ttl
+        )
 
 
 def parse_ice_server(text: str) -> dict[str, str]:

@@ -88,6 +88,7 @@ class EventType(StrEnum):
     LIVESTREAM_STOPPED = "livestream.stopped"
 
     # The process that runs the hearing.
+    PROCESS_CLAIMED = "process.claimed"
     PROCESS_RESTARTED = "process.restarted"
 
     # The program feed's masks.
@@ -197,6 +198,7 @@ PAYLOADS: Mapping[EventType, type] = MappingProxyType(
         EventType.HEARING_SIGNING: p.Empty,
         EventType.LIVESTREAM_STARTED: p.Livestream,
         EventType.LIVESTREAM_STOPPED: p.Livestream,
+        EventType.PROCESS_CLAIMED: p.ProcessClaimed,
         EventType.PROCESS_RESTARTED: p.ProcessRestarted,
         EventType.PROGRAM_MASK: p.ProgramMask,
         EventType.RECORDING_BACKUP_FAILED: p.RecordingAction,

@@ -370,6 +370,15 @@ class Livestream(TypedDict):
 # -- process: the process that runs the hearing --------------------------------------------------------
 
 
+class ProcessClaimed(TypedDict):
+    """A room took the hearing (its first event under that claim): ``generation`` fences what follows."""
+
+    room: str
+    generation: int
+    previous_room: NotRequired[str]
+    """The room that held it before (a takeover after that node went down, or a restart)."""
+
+
 class ProcessRestarted(TypedDict):
     """The process died mid-hearing and carries on from the recorded ``state``."""
 

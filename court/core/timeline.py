@@ -2,7 +2,8 @@
 
 Every fact about a hearing is first an event here: lifecycle steps, device checks, attendance,
 recording segments, utterances, camera cuts. Projections (attendance, utterances, recording
-segments) are written in the same transaction as their event, so they never disagree with it.
+segments) are written in the same transaction as their event, so they never disagree with it. While a
+room holds the hearing, every append is fenced by that room's claim (:mod:`court.core.claims`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from court.core.claims import Claim, fence
 from court.core.events import EventType, check_payload
 from court.core.timeutil import as_utc
 from court.db.models import Attendance, Event, RecordingSegment, Utterance
@@ -32,6 +34,8 @@ class TimelineEvent:
     type: EventType
     payload: Mapping[str, Any]
     actor: str = "system"
+    fence: int | None = None
+    """The generation of the room's claim it was written under (None: no room held the hearing)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -56,6 +60,8 @@ class Timeline:
         self.clock = clock
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
+        self.claim: Claim | None = None
+        """The room's claim on the hearing while it holds it: every append is checked against it."""
 
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
@@ -70,13 +76,15 @@ class Timeline:
     ) -> TimelineEvent:
         """Persist one event (committed when this returns) and tell the listeners. Raises
         :class:`~court.core.events.EventPayloadError` (nothing persisted) when the payload does not fit
-        the event type's payload type."""
+        the event type's payload type, :class:`~court.core.claims.ClaimRefused` (nothing persisted)
+        when another room holds the hearing or this one's claim is no longer current."""
         body = dict(payload or {})
         check_payload(event_type, body)
         with self._lock:
             at = self.clock.now() if t is None else t
             wall = self.clock.wall(at)
             with self._sessions.begin() as session:
+                token = self.claim.generation if self.claim is not None else None
                 last = session.scalar(select(func.max(Event.seq)).where(Event.hearing_id == self.hearing_id))
                 seq = 1 if last is None else last + 1
                 session.add(
@@ -88,10 +96,15 @@ class Timeline:
                         type=event_type,
                         payload=body,
                         actor=actor,
+                        fence=token,
                     )
                 )
                 _project(session, self.hearing_id, seq, at, wall, event_type, body)
-            event = TimelineEvent(seq, at, wall, event_type, body, actor)
+                # Checked after the write: SQLite takes its write lock there, so the lease read here is
+                # the one the commit sees (PostgreSQL locks the lease row). Refused: all rolled back.
+                session.flush()
+                fence(session, self.hearing_id, self.claim)
+            event = TimelineEvent(seq, at, wall, event_type, body, actor, token)
         for listener in list(self._listeners):
             listener(event)
         return event
@@ -113,7 +126,9 @@ def read_events(
         )
         rows = session.scalars(query)
         for row in rows:
-            yield TimelineEvent(row.seq, row.t, as_utc(row.wall), EventType(row.type), row.payload, row.actor)
+            yield TimelineEvent(
+                row.seq, row.t, as_utc(row.wall), EventType(row.type), row.payload, row.actor, row.fence
+            )
 
 
 def export_jsonl(sessions: sessionmaker[Session], hearing_id: int, path: Path) -> int:

@@ -103,6 +103,9 @@ class Event(Base):
     type: Mapped[str] = mapped_column(String(60), index=True)
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     actor: Mapped[str] = mapped_column(String(100), default="system")
+    fence: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """The generation of the room's claim on the hearing it was written under (the fencing token,
+    :mod:`court.core.claims`); NULL when no room held the hearing (before the start, after it)."""
 
 
 class Attendance(Base):
@@ -298,3 +301,4 @@ for _model in (Event, AuditLog):
 # Tables kept beside their feature register on the same metadata.
 from court.db import bilu as _bilu  # noqa: E402,F401
 from court.db import face as _face  # noqa: E402,F401
+from court.db import rooms as _rooms  # noqa: E402,F401

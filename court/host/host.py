@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from court.config import Config
 from court.core.cases import HearingInfo, ParticipantInfo, load_hearing, set_clock_origin
+from court.core.claims import STORE_NOT_SHARED, Claim, ClaimRefused, Holder
 from court.core.events import EventType
 from court.core.lifecycle import HearingState, InvalidTransition, Lifecycle, Phase
 from court.core.timeline import Timeline, TimelineEvent, read_events
@@ -36,6 +37,7 @@ from court.host.door import DoorAttendance
 from court.host.errors import HostError
 from court.host.evidence_display import evidence_content
 from court.host.lobby import Lobby, LobbyRefused, RemoteParty, wire
+from court.host.rooms import RoomNode, where
 from court.live import recovery
 from court.live.assembly import AssembledHearing, assemble_hearing, build_announcement
 from court.live.session import HearingSession, StartupFailed
@@ -71,9 +73,12 @@ class HearingHost:
         key_path: Path | None = None,
         assemble: Callable[..., AssembledHearing] = assemble_hearing,
         clock: Clock | None = None,
+        room: RoomNode | None = None,
     ) -> None:
         """``clock``: the hearing clock (a test runs a simulated room faster); by default real time
-        from the hearing's clock origin, so the clock goes on where it was after a server restart."""
+        from the hearing's clock origin, so the clock goes on where it was after a server restart.
+        ``room``: this process as a room of the institute; the start claims the hearing for it (none:
+        a room of its own, nothing to claim)."""
         self.sessions = sessions
         self.hearing_id = hearing_id
         self.hearing: HearingInfo = load_hearing(sessions, hearing_id)
@@ -81,6 +86,7 @@ class HearingHost:
         backup = config.recording.backup / f"hearing-{hearing_id}" if config.recording.backup else None
         self.config = replace(config, recording=replace(config.recording, root=root, backup=backup))
         self.key_path = key_path
+        self.room = room
         self._assemble_fn = assemble
         origin = self.hearing.clock_origin
         if origin is None:
@@ -152,7 +158,17 @@ class HearingHost:
             "director": director,
             "devices": devices,
             "remotes": [r.to_json() for r in self.remotes()],
+            "room": self._where(),
         }
+
+    def _where(self) -> dict[str, Any] | None:
+        """The room that holds the hearing now (None: none does), and whether it is this one."""
+        lease = self.room.settings.lease_seconds if self.room is not None else 15.0
+        held = where(self.sessions, self.hearing_id, lease)
+        if held is not None:
+            held["here"] = self.room is not None and held["node"] == self.room.node
+            del held["node"]
+        return held
 
     # -- the one-click start ---------------------------------------------------------------------------
 
@@ -173,6 +189,7 @@ class HearingHost:
                 raise HostError(
                     "bad_state", f"庭审状态为{state.label}，不能一键启动 (cannot start from {state.value})"
                 )
+            self._claim()
             self.status = HostStatus.STARTING
             self.error = ""
             self._start_thread = threading.Thread(target=target, name="one-click", daemon=True)
@@ -225,6 +242,84 @@ class HearingHost:
         if self._assembled is not None:
             self._assembled.session.shutdown(f"startup failed: {why}")
             self._assembled = None
+        self._release()
+
+    # -- the room's claim on the hearing (several rooms on one database) -----------------------------
+
+    def _claim(self) -> None:
+        """Claim the hearing for this room before anything runs: refused while another room holds it
+        (:class:`~court.core.claims.ClaimRefused`, 409 naming the room); after that room's lease
+        lapsed, taken over under a new generation, the first event of which says so."""
+        if self.room is None:
+            return
+        claim, previous = self.room.claim(
+            self.hearing_id, may_take_over=self._can_carry_on, on_lost=self._lost
+        )
+        if self.timeline.claim == claim:
+            return
+        self.timeline.claim = claim
+        payload: dict[str, Any] = {"room": claim.room, "generation": claim.generation}
+        if previous is not None:
+            payload["previous_room"] = previous.room
+        try:
+            self.timeline.append(EventType.PROCESS_CLAIMED, payload)
+        except BaseException:
+            self._release()  # nothing runs here: no room holds it on our account
+            raise
+
+    def _can_carry_on(self, previous: Holder) -> None:
+        """Another room ran the hearing: carry it on here only if its recording is here too (a shared
+        recording store, hardware.md); never a second recording beside the first."""
+        from sqlalchemy import select
+
+        from court.db.models import RecordingSegment
+
+        with self.sessions() as session:
+            last = session.scalar(
+                select(RecordingSegment.file)
+                .where(RecordingSegment.hearing_id == self.hearing_id)
+                .order_by(RecordingSegment.manifest_seq.desc())
+                .limit(1)
+            )
+        root = self.config.recording.root
+        if last is None or ((root / "manifest.jsonl").is_file() and (root / last).is_file()):
+            return
+        raise ClaimRefused(
+            STORE_NOT_SHARED,
+            f"该庭审此前在「{previous.room}」进行，其录音录像在本机不可见（录像存储未共享），不能在本庭接续；"
+            f"请在「{previous.room}」重新启动后恢复，或按 hardware.md 挂载共享录像存储 "
+            f"(the recording is not on a store this room shares)",
+            previous.room,
+        )
+
+    def _lost(self, claim: Claim) -> None:
+        """Another room took the hearing while this process was stalled: stop recording it here (the
+        fence already refuses every append from here)."""
+        with self._lock:
+            self.status = HostStatus.FAILED
+            self.error = "本庭对该庭审的主持已失效，已由其他仲裁庭接续 (another room took the hearing)"
+            assembled, self._assembled = self._assembled, None
+        if assembled is None:
+            return
+        session = assembled.session
+        transcription = session.transcription
+        # Each part on its own: their last events are refused by the fence, as they must be.
+        stops: list[Callable[[], None]] = [
+            lambda: session.recording.stop("主持已失效 (lease lost)"),
+            session.devices.close,
+        ]
+        if transcription is not None:
+            stops.insert(1, transcription.stop)
+        for stop in stops:
+            try:
+                stop()
+            except Exception:
+                log.warning("hearing %s: stopping after the lease was lost", self.hearing_id, exc_info=True)
+
+    def _release(self) -> None:
+        claim = self.timeline.claim
+        if self.room is not None and claim is not None:
+            self.room.release(claim)
 
     def _assemble(self) -> AssembledHearing:
         announcement = build_announcement(self.config)
@@ -270,7 +365,8 @@ class HearingHost:
             self.lobby.detach_all("闭庭 (hearing closed)")
         if assembled is not None:
             assembled.session.devices.close()
-        lock_if_closed(self.sessions, self.hearing_id, key_path=self.key_path)
+        lock_if_closed(self.sessions, self.hearing_id, key_path=self.key_path, timeline=self.timeline)
+        self._release()
         return event
 
     def shutdown(self, reason: str) -> None:
@@ -279,6 +375,7 @@ class HearingHost:
         if assembled is not None:
             assembled.session.shutdown(reason)
         self.lobby.close()
+        self._release()
 
     def _lifecycle_step(self, step: Callable[[HearingSession], TimelineEvent]) -> TimelineEvent:
         assembled = self._running()

@@ -9,17 +9,25 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from court.config import Config
 from court.host.host import HearingHost
+from court.host.rooms import RoomNode
 
 
 class HearingHosts:
     """The hearings running in this server process, one host each, made on first use."""
 
     def __init__(
-        self, sessions: sessionmaker[Session], config: Config, *, key_path: Path | None = None
+        self,
+        sessions: sessionmaker[Session],
+        config: Config,
+        *,
+        key_path: Path | None = None,
+        room: RoomNode | None = None,
     ) -> None:
+        """``room``: this process as a room of the institute (its hearings are claimed for it)."""
         self.sessions = sessions
         self.config = config
         self.key_path = key_path
+        self.room = room
         self._hosts: dict[int, HearingHost] = {}
         self._lock = threading.Lock()
 
@@ -27,7 +35,9 @@ class HearingHosts:
         with self._lock:
             host = self._hosts.get(hearing_id)
             if host is None:
-                host = HearingHost(self.sessions, hearing_id, self.config, key_path=self.key_path)
+                host = HearingHost(
+                    self.sessions, hearing_id, self.config, key_path=self.key_path, room=self.room
+                )
                 self._hosts[hearing_id] = host
             return host
 

@@ -118,11 +118,12 @@ def start_live_server(
     door_seconds: float = 3,
     program: str = COURT_MAIN,
     env: dict[str, str] | None = None,
+    args: tuple[str, ...] = (),
 ) -> LiveServer:
     """``court serve`` on the embedded default in ``folder`` (a test config, SQLite, a free port),
     up and answering, with the accounts and hearings it printed (also used by bench_web_join).
     ``program`` is the Python run with the command line (a test may patch the room before ``main``);
-    ``env`` adds to the environment."""
+    ``env`` adds to the environment; ``args`` to ``court serve``'s options."""
     face_material(model_cache)
     config = write_test_config(folder, model_cache, door_seconds=door_seconds)
     port = free_port()
@@ -133,6 +134,7 @@ def start_live_server(
         program,
         *("--config", str(config), "serve", "--host", "127.0.0.1", "--port", str(port)),
         *("--data", str(folder / "data"), "--database", database),
+        *args,
     ]
     env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     env.pop("COURT_DATABASE_URL", None)

@@ -85,6 +85,7 @@ POST   H/bilu/lock                         -        401 409 403 403 403 403 403
 GET    H/bilu/export                       -        401 200 200 403 403 403 403
 POST   H/me/media                          media    401 403 403 403 403 409 403
 POST   H/me/leave                          -        401 403 403 403 403 200 403
+GET    /api/institute                      -        401 200 200 200 200 403 403
 GET    /public/{hearing_id}/info           -        200 200 200 200 200 200 200
 GET    /public/{hearing_id}/hls/{name}     -        404 404 404 404 404 404 404
 POST   /api/logout                         -        200 200 200 200 200 200 200

@@ -6,6 +6,7 @@ revoked or expired."""
 from __future__ import annotations
 
 import struct
+import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -747,6 +748,24 @@ def test_rtc_config_gives_the_courts_ice_servers_to_logged_in_pages(api: Api) ->
         api.ctx.ice_servers = []
     with pytest.raises(ValueError, match="TURN"):
         parse_ice_server("turn:turn.example.org@:3478")
+
+
+def test_rtc_config_issues_each_caller_its_own_time_limited_turn_credential(api: Api) -> None:
+    from court.access.turn_credentials import TurnService, turn_password
+
+    api.ctx.turn = TurnService(("turn:turn.example.org:3478",), "s3cret-shared-with-coturn", ttl_seconds=3600)
+    try:
+        party = api.client.get("/api/rtc-config", headers=api.party(api.hearings[0])).json()
+        clerk = api.client.get("/api/rtc-config", headers=api.login("clerk")).json()
+    finally:
+        api.ctx.turn = None
+    (mine,) = party["iceServers"]
+    (theirs,) = clerk["iceServers"]
+    assert mine["urls"] == ["turn:turn.example.org:3478"]
+    expiry, _, identity = mine["username"].partition(":")
+    assert identity.startswith("party-") and 3590 < int(expiry) - time.time() <= 3600
+    assert mine["credential"] == turn_password("s3cret-shared-with-coturn", mine["username"])
+    assert theirs["username"].split(":", 1)[1] == "clerk-clerk" and theirs["credential"] != mine["credential"]
 
 
 def test_audit_log_names_who_was_let_in(api: Api) -> None:

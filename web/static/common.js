@@ -267,6 +267,9 @@ const Court = (() => {
       case "correction.decided": return e.decision === "accepted" ? "准予更正笔录" : "不予更正笔录";
       case "camera.mode": return "导播方式变更";
       case "program.mask": return e.mode ? "画面遮蔽" : "取消画面遮蔽";
+      case "process.claimed":
+        return e.previous_room && e.previous_room !== e.room
+          ? `庭审由「${e.previous_room}」转至「${e.room}」接续` : `庭审由「${e.room}」主持`;
       default: return null;
     }
   }
@@ -398,11 +401,13 @@ const Court = (() => {
     return true;
   }
 
-  /** The ICE servers the court configured (STUN/TURN for parties outside its network), fetched once. */
-  let rtcConfig = null;
+  /** The ICE servers the court configured (STUN/TURN for parties outside its network); the TURN
+   * credential in it is time-limited, so it is asked for again after ten minutes. */
+  let rtcConfig = null, rtcConfigAt = 0;
   async function peerConfig() {
-    if (!rtcConfig) {
-      try { rtcConfig = await api("GET", "/api/rtc-config"); } catch (e) { rtcConfig = { iceServers: [] }; }
+    if (!rtcConfig || Date.now() - rtcConfigAt > 600000) {
+      try { rtcConfig = await api("GET", "/api/rtc-config"); rtcConfigAt = Date.now(); }
+      catch (e) { rtcConfig = rtcConfig || { iceServers: [] }; }
     }
     return rtcConfig;
   }

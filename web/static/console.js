@@ -46,14 +46,14 @@ const Console = (() => {
     $("#state").textContent = Court.STATES[s.state] || "";
     $("#state").dataset.state = s.state;
     $("#phase").textContent = s.phase_label || "";
-    $("#host").textContent = HOST[s.host] || "";
+    $("#host").textContent = elsewhere(s) ? `在${s.room.room}` : HOST[s.host] || "";
     $("#host").dataset.host = s.host;
     $("#status").textContent = statusText(s);
     $("#status").dataset.state = s.state;
     const running = s.host === "running";
     // The one-click start; after a server restart the same button carries the hearing on.
     const startable = ["scheduled", "preparing", "in_session", "recess"].includes(s.state)
-      && (s.host === "idle" || s.host === "failed");
+      && (s.host === "idle" || s.host === "failed") && !elsewhere(s);
     $("#start").disabled = !startable;
     $("#start").classList.toggle("hidden", !startable && s.host !== "starting");
     $("#start").textContent = ["in_session", "recess"].includes(s.state) ? "恢复庭审" : "一键启动";
@@ -82,13 +82,36 @@ const Console = (() => {
     }
     $("#controls").classList.toggle("hidden", Court.ended(s));
     $("#startup").classList.toggle("collapsed", s.state !== "scheduled" && s.state !== "preparing" && s.host !== "starting");
+    renderWhere(s);
     renderDirector(s);
     if (program) program.check();
     for (const fn of hooks.render) fn(s);
   }
 
+  /** Another room holds the hearing, and its node is up: this console may only look. */
+  function elsewhere(s) { return !!s.room && !s.room.here && !s.room.down; }
+
+  /** Where the hearing runs when it is not this room (several rooms share one database). */
+  function renderWhere(s) {
+    const r = s.room;
+    const box = $("#where");
+    box.classList.toggle("hidden", !r || r.here);
+    if (!r || r.here) return;
+    box.textContent = "";
+    box.dataset.room = r.room;
+    if (r.down) {
+      box.append(`本庭审由「${r.room}」主持，该庭节点已失联；租约到期后可在本庭点击“恢复庭审”接续（须共享录像存储）。`);
+      return;
+    }
+    box.append(`本庭审正在「${r.room}」进行（${Court.dateTime(r.since)} 起），请在该庭控制台操作。`);
+    if (r.url) box.append(" ", el("a", { href: `${r.url}/console?hearing=${hid}` }, "前往该庭控制台"));
+  }
+
   function statusText(s) {
     const base = stateText(s);
+    if (s.room && !s.room.here && s.host !== "running") {
+      return s.room.down ? `${base} · 「${s.room.room}」节点已失联` : `${base} · 由「${s.room.room}」主持`;
+    }
     if (s.host === "failed") return `${base} · 启动失败，可再次一键启动`;
     if (s.host === "starting") return s.state === "preparing" ? "庭前准备 · 正在一键启动，录音录像已开始" : base;
     if (s.state === "preparing" && s.host === "running") return `${base} · 到庭核验和庭审纪律已完成，可以开庭`;

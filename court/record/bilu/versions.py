@@ -14,7 +14,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from court.core.lifecycle import HearingState, InvalidTransition, Lifecycle
-from court.core.timeline import read_events
+from court.core.timeline import Timeline, read_events
 from court.core.timeutil import as_utc
 from court.db.bilu import BiluKey, BiluVersion
 from court.record.bilu.common import LOCKED, BiluError, default_key_path
@@ -164,10 +164,15 @@ def lock(ctx: RecordContext, *, actor: str | None) -> LockedVersion:
 
 
 def lock_if_closed(
-    sessions: sessionmaker[Session], hearing_id: int, *, key_path: Path | None = None
+    sessions: sessionmaker[Session],
+    hearing_id: int,
+    *,
+    key_path: Path | None = None,
+    timeline: Timeline | None = None,
 ) -> LockedVersion | None:
-    """Send a closed hearing's 笔录 for signature (the demo's last step); ``None`` if not closed."""
+    """Send a closed hearing's 笔录 for signature (the demo's last step); ``None`` if not closed.
+    ``timeline``: the hearing's own, when a room holds it (its appends carry the room's claim)."""
     state = Lifecycle.replay((e.type, e.payload) for e in read_events(sessions, hearing_id)).state
     if state not in (HearingState.CLOSED, HearingState.SIGNING):
         return None
-    return lock(RecordContext(sessions, hearing_id, key_path=key_path), actor=None)
+    return lock(RecordContext(sessions, hearing_id, timeline=timeline, key_path=key_path), actor=None)
