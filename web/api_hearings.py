@@ -4,6 +4,7 @@ phases, invitations, the lobby, the director, masks, the public stream, the medi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
@@ -22,6 +23,7 @@ from court.core.timeline import TimelineEvent, read_events
 from court.db.models import Hearing
 from court.host.host import HearingHost, HostStatus
 from web.context import ServerContext
+from web.doorbell import Doorbell
 from web.security import (
     MAX_ID,
     AnyPrincipal,
@@ -193,11 +195,14 @@ async def event_stream(
     check_hearing(principal, hearing_id)
     last = _resume_from(last_event_id, after)
 
+    bell = _doorbell(ctx, hearing_id)
+
     async def stream() -> AsyncIterator[str]:
         nonlocal last
         quiet = 0.0
         yield "retry: 2000\n\n"
         while not await request.is_disconnected():
+            waiter = bell.arm()
             found = await run_in_threadpool(_read, ctx, hearing_id, last)
             for event in found:
                 last = event.seq
@@ -205,9 +210,10 @@ async def event_stream(
                     data = json.dumps(event_json(event), ensure_ascii=False)
                     yield f"id: {event.seq}\nevent: timeline\ndata: {data}\n\n"
             if found:
+                bell.disarm(waiter)
                 quiet = 0.0
                 continue
-            await asyncio.sleep(0.25)
+            await bell.wait(waiter, 0.25)
             quiet += 0.25
             if quiet >= 15:
                 quiet = 0.0
@@ -232,6 +238,16 @@ def _resume_from(last_event_id: str | None, after: int) -> int:
             "Last-Event-ID 应为事件序号 (Last-Event-ID must be an event sequence number)",
         )
     return int(text)
+
+
+def _doorbell(ctx: ServerContext, hearing_id: int) -> Doorbell:
+    """The hearing's doorbell, rung by its host's timeline (made once per hearing, on the loop)."""
+    bell = ctx.doorbells.get(hearing_id)
+    if bell is None:
+        bell = ctx.doorbells[hearing_id] = Doorbell(asyncio.get_running_loop())
+        with contextlib.suppress(CaseError):
+            ctx.hosts.get(hearing_id).timeline.subscribe(bell.ring)
+    return bell
 
 
 def _read(ctx: ServerContext, hearing_id: int, after: int) -> list[TimelineEvent]:

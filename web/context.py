@@ -14,6 +14,7 @@ from court.access.turn_credentials import TurnService
 from court.config import Config
 from court.host.registry import HearingHosts
 from court.host.rooms import RoomNode
+from web.doorbell import Doorbell
 
 
 @dataclass
@@ -27,6 +28,8 @@ class ServerContext:
     public_url: str = ""
     """The address printed for people (links in invitations)."""
     max_upload_bytes: int = 50 * 2**20
+    doorbells: dict[int, Doorbell] = field(default_factory=dict)
+    """Each hearing's doorbell, rung on every append to its timeline (wakes its event streams)."""
     rtc: dict[int, Any] = field(default_factory=dict)
     """The WebRTC hub of each running hearing (made on the event loop on first use)."""
     hls: dict[int, Any] = field(default_factory=dict)
