@@ -1,6 +1,16 @@
 """Speech-recognition figures, each printed with its goal.
 
-    python bench/bench_asr.py [--only cer,roles,latency,silence,der] [--cache DIR]
+    python bench/bench_asr.py [--only dev,cer,roles,latency,silence,der] [--cache DIR]
+
+- dev: the development set (bench/asr_devset.py: four scripted hearings of different kinds in
+  bench/data/asr_dev/, the bench hearing and the demo's script, each with its own names, company,
+  amounts and voices, two with crosstalk): leave-one-hearing-out CER per hearing and pooled, every
+  knob (what the decoder is given of the case: nothing, the prompt or hot words; the rescoring
+  weight; the same-sound margin; the term-correction threshold) chosen on the other hearings,
+  beside stock faster-whisper (beam 5, VAD, OpenCC) on the same audio; names of the case record
+  right and written where not said; the decode real-time factor; how many real errors the
+  low-confidence marks cover and how much text they mark; the gain from learning the clerk's
+  corrections (bench/asr_dev_eval.py). Decodes are cached in var/cache/asr-dev: tuning re-scores.
 
 - cer: character error rate on a synthesized labour-arbitration hearing (bench/data/asr_hearing.toml,
   51 lines, one TTS voice per role) plus the real clip from the f5-tts wheel: plain Whisper base,
@@ -13,9 +23,9 @@
 - latency: four channels live in real time: end of speech → final line, p50 and p95 (goal ≤ 1.0 s and
   ≤ 2 s), and the real-time factor.
 - silence: lines invented on 60 s of silence and 60 s of room noise (goal 0).
-- der: diarization error rate (pyannote.metrics) on a shared channel: pyannote's own real 2-speaker
-  sample (from the pyannote.audio wheel, fetched with pip) and a synthesized party + agent channel;
-  and how many of the synthesized lines the voiceprint splitter gives to the right person.
+- der: diarization error rate (pyannote.metrics) on pyannote's own real 2-speaker sample and how many
+  lines of a synthesized party + agent channel get the right person (bench/bench_diarization.py has
+  all the diarization figures).
 
 Audio is synthesized (and downloads kept) under the cache folder, never in the repository.
 """
@@ -59,7 +69,6 @@ from transcripts.stream import (  # noqa: E402
     transcribe_samples,
 )
 from transcripts.text import canonical, cer  # noqa: E402
-from transcripts.vad import VadStream  # noqa: E402
 from transcripts.vocabulary import CaseVocabulary  # noqa: E402
 
 CORPUS = ROOT / "bench" / "data" / "asr_hearing.toml"
@@ -381,72 +390,18 @@ def bench_silence(whisper: Any, vad: SileroVad) -> None:
 
 
 def bench_der(lines: list[Line], vad: SileroVad, cache: Path) -> None:
-    try:
-        from pyannote.core import Annotation, Segment  # type: ignore[import-not-found, unused-ignore]
-        from pyannote.metrics.diarization import DiarizationErrorRate  # type: ignore[import-not-found, unused-ignore]
-    except ImportError:
-        print("DER: skipped (pip install pyannote.metrics)")
-        return
-    from transcripts.diarization import SpeakerEncoder, VoiceprintSplitter, diarize
-    from transcripts.vad import SpeechSegment, VadOptions
+    """The diarization figures live in bench/bench_diarization.py (pyannote pipeline against the
+    hand-written one it replaced); this runs its pyannote-sample and shared-channel parts."""
+    del lines, vad
+    sys.path.insert(0, str(ROOT / "bench"))
+    import bench_diarization
 
-    encoder = SpeakerEncoder()
-
-    def spans_of(audio: np.ndarray) -> list[tuple[float, float]]:
-        stream = VadStream("shared", vad, VadOptions(min_silence=0.3, short_silence=0.3, speech_pad=0.05))
-        out = []
-        for a in range(0, len(audio), 1600):
-            out += stream.feed(audio[a : a + 1600], a / RATE)
-        out += stream.flush()
-        return [(s.start, s.end) for s in out]
-
-    def der(reference: Any, turns: Sequence[Any], collar: float) -> float:
-        hypothesis = Annotation()
-        for turn in turns:
-            hypothesis[Segment(turn.start, turn.end)] = turn.speaker
-        return float(DiarizationErrorRate(collar=collar)(reference, hypothesis))
-
-    print("Diarization of a shared channel (Silero VAD + resemblyzer encoder in numpy + known speaker count)")
-    wav = pip_file(cache, "pyannote.audio==4.0.7", "pyannote/audio/sample/sample.wav")
-    rttm = pip_file(cache, "pyannote.audio==4.0.7", "pyannote/audio/sample/sample.rttm")
-    audio = read_16k(wav)
-    reference = Annotation()
-    for row in rttm.read_text().splitlines():
-        f = row.split()
-        reference[Segment(float(f[3]), float(f[3]) + float(f[4]))] = f[7]
-    turns = diarize(audio, spans_of(audio), encoder, speakers=len(reference.labels()))
-    print(f"  pyannote sample.wav (real speech, {len(reference.labels())} speakers): "
-          f"DER {der(reference, turns, 0.0):.1%} (collar 0), "
-          f"{der(reference, turns, 0.25):.1%} (collar 0.25 s)")  # fmt: skip
-
-    # A party and their agent on one phone: applicant and applicant-agent voices taking turns.
-    party = [line for line in lines if line.role == "applicant"]
-    agent = [line for line in lines if line.role == "applicant_agent"]
-    pieces, truth, t = [], Annotation(), 0.0
-    order = [x for pair in zip(party, agent, strict=False) for x in pair]
-    for line in order:
-        pieces += [line.audio, np.zeros(RATE // 2, np.float32)]
-        truth[Segment(t, t + len(line.audio) / RATE)] = line.role
-        t += len(line.audio) / RATE + 0.5
-    shared = np.concatenate(pieces)
-    turns = diarize(shared, spans_of(shared), encoder, speakers=2)
-    print(f"  synthesized party + agent channel ({len(order)} turns, TTS voices): "
-          f"DER {der(truth, turns, 0.0):.1%} (collar 0), "
-          f"{der(truth, turns, 0.25):.1%} (collar 0.25 s)")  # fmt: skip
-    splitter = VoiceprintSplitter(encoder, ["applicant", "applicant_agent"])
-    right = 0
-    t = 0.0
-    for line in order:
-        segment = SpeechSegment("shared", t, t + len(line.audio) / RATE, line.audio)
-        parts = splitter.split(segment)
-        right += len(parts) == 1 and parts[0][1] == line.role
-        t += len(line.audio) / RATE + 0.5
-    print(f"  voiceprints from first words: {right}/{len(order)} utterances given to the right participant")
+    bench_diarization.main(["--only", "sample,roles", "--cache", str(cache)])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--only", default="cer,roles,latency,silence,der")
+    parser.add_argument("--only", default="dev,cer,roles,latency,silence,der")
     parser.add_argument("--cache", type=Path, default=ROOT / "var" / "cache")
     parser.add_argument("--role-lines", type=int, default=51)
     parser.add_argument("--latency-seconds", type=float, default=75.0)
@@ -465,6 +420,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     parts = set(args.only.split(","))
     cache: Path = args.cache
+    if "dev" in parts:
+        from asr_dev_eval import report
+
+        report(cache)
+        if parts == {"dev"}:
+            return 0
     raw, lines = corpus(cache)
     whisper = load_whisper(ModelSpec(cpu_threads=2), cache / "asr")
     vad = SileroVad()

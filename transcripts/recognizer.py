@@ -16,11 +16,14 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from devices.media import Samples
+from transcripts.confidence import char_probabilities, uncertain_spans
 from transcripts.decoder import Decoded, DecodeOptions, Hypothesis, WhisperDecoder, Word
 from transcripts.homophones import HomophoneFixer
 from transcripts.lm import CharNgramModel
+from transcripts.names import NameCorrector
+from transcripts.numbers import number_style
 from transcripts.text import TimedChar, clean_text, compression_ratio, pause_commas
-from transcripts.vocabulary import CaseVocabulary, TermCorrector
+from transcripts.vocabulary import CaseVocabulary, TermCorrector, apply_pairs
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel  # type: ignore[import-untyped]
@@ -52,14 +55,24 @@ class RecognizerOptions:
     use_hotwords: bool = False
     """Pass the case's names and company as faster-whisper ``hotwords``: measured 15.6% → 17.5%."""
     correct_terms: bool = True
+    term_min_score: float = 0.85
+    """Mean syllable similarity a near miss needs to become a case term (:class:`TermCorrector`)."""
+    correct_names: bool = True
+    """Near misses of the case record's names (people, the company) become the name
+    (:mod:`transcripts.names`)."""
+    number_style: str = "standard"
+    """How the institute's 笔录 writes numbers (:data:`transcripts.numbers.STYLES`)."""
     lm_weight: float = 0.0
-    """Weight of the legal-text model in n-best rescoring (0: the model's own best). Off by default:
-    on the development hearing (the demo script) rescoring at 0.2–0.5 cost 1–1.4 points of CER while
-    the same-sound swaps below gained 1.6; bench_asr reports both."""
+    """Weight of the legal-text model in n-best rescoring (0: the model's own best). Chosen 0 in four
+    of six leave-one-hearing-out folds of the development set (bench_asr dev); 0.5–1 in the others."""
     length_bonus: float = 1.5
     """Per-character bonus in rescoring: the n-gram model alone prefers shorter lines."""
-    homophone_margin: float | None = 5.0
+    homophone_margin: float | None = 6.0
     """Log-probability gain a same-sound swap needs; None disables swapping."""
+    mark_below: float = 0.7
+    """Characters whose probability is below this are marked for the clerk (0: no marks). Measured on
+    the development set (bench_asr dev): 0.7 marks 10% of the text and 39% of the wrong characters;
+    0.5 marks 5% and 18%, 0.9 marks 19% and 55%."""
     pause_comma: float = 0.35
     """A pause at least this long (seconds) inside a line becomes a comma."""
 
@@ -77,6 +90,8 @@ class Recognition:
     no_speech_prob: float
     rejected: str | None = None
     """Why the line was dropped, or None."""
+    uncertain: tuple[tuple[int, int], ...] = ()
+    """[start, end) spans of ``text`` the model was unsure of (:mod:`transcripts.confidence`)."""
 
 
 class Recognizer:
@@ -84,20 +99,23 @@ class Recognizer:
 
     def __init__(
         self,
-        model: WhisperModel,
+        model: WhisperModel | None,
         options: RecognizerOptions = RecognizerOptions(),
         *,
         vocabulary: CaseVocabulary | None = None,
         language_model: CharNgramModel | None = None,
     ) -> None:
         self.options = options
+        self._numbers = number_style(options.number_style)
         decode = options.decode
         if (language_model is None or options.lm_weight <= 0) and decode.num_hypotheses > 1:
             # The n-best list only feeds rescoring (the same-sound swaps work on the chosen line).
             # Asking for one lets the beam search stop at its first finished hypothesis: measured on
             # the bench hearing, the same CER (7.8%) at a little less decoding time.
             decode = replace(decode, num_hypotheses=1)
-        self.decoder = WhisperDecoder(model, decode)
+        # Without a model it only finishes lines decoded elsewhere (the bench re-scores cached n-best
+        # lists with it).
+        self._decoder = WhisperDecoder(model, decode) if model is not None else None
         self.language_model = language_model
         self._fixer = (
             HomophoneFixer(language_model, margin=options.homophone_margin)
@@ -107,8 +125,15 @@ class Recognizer:
         self._lock = threading.Lock()
         self._vocabulary = CaseVocabulary()
         self._corrector = TermCorrector(())
+        self._names = NameCorrector(())
         self._terms: tuple[str, ...] = ()
         self.vocabulary = vocabulary or CaseVocabulary()
+
+    @property
+    def decoder(self) -> WhisperDecoder:
+        if self._decoder is None:
+            raise RuntimeError("this recognizer has no model: it only finishes decoded lines")
+        return self._decoder
 
     @property
     def vocabulary(self) -> CaseVocabulary:
@@ -117,9 +142,14 @@ class Recognizer:
     @vocabulary.setter
     def vocabulary(self, vocabulary: CaseVocabulary) -> None:
         terms = vocabulary.all_terms()
-        corrector = TermCorrector(terms)
+        corrector = TermCorrector(
+            terms,
+            min_score=self.options.term_min_score,
+            guarded=set(vocabulary.general_terms()) - set(vocabulary.terms) - set(vocabulary.names),
+        )
+        names = NameCorrector(vocabulary.name_terms(), protected=terms)
         # Swapped as a whole: an utterance being decoded keeps the vocabulary it started with.
-        self._vocabulary, self._corrector, self._terms = vocabulary, corrector, terms
+        self._vocabulary, self._corrector, self._names, self._terms = vocabulary, corrector, names, terms
 
     def add_terms(self, *terms: str) -> None:
         """The clerk's additions; they apply from the next utterance."""
@@ -132,6 +162,7 @@ class Recognizer:
         rescoring or alignment) for text shown while the speaker is still talking. ``cancelled``:
         see :meth:`WhisperDecoder.decode` (raises :class:`~transcripts.decoder.DecodeCancelled`)."""
         vocabulary, corrector, terms = self._vocabulary, self._corrector, self._terms
+        names = self._names
         o = self.options
         prompt = vocabulary.prompt() if o.use_prompt else None
         hotwords = vocabulary.hotwords() if o.use_hotwords else None
@@ -152,7 +183,9 @@ class Recognizer:
                 decoded = self.decoder.decode(
                     samples, prompt=prompt, hotwords=hotwords, choose=self.choose, cancelled=cancelled
                 )
-        return self.finish(decoded, partial=partial, corrector=corrector, terms=terms)
+        return self.finish(
+            decoded, partial=partial, corrector=corrector, terms=terms, names=names, vocabulary=vocabulary
+        )
 
     def choose(self, hypotheses: Sequence[Hypothesis]) -> int:
         """The hypothesis the legal-text model rescoring prefers (0 without a model)."""
@@ -175,9 +208,13 @@ class Recognizer:
         partial: bool = False,
         corrector: TermCorrector | None = None,
         terms: Sequence[str] | None = None,
+        names: NameCorrector | None = None,
+        vocabulary: CaseVocabulary | None = None,
     ) -> Recognition:
         """Guards and clean-up of a decoded utterance (its chosen hypothesis)."""
+        vocabulary = vocabulary or self._vocabulary
         corrector = corrector or self._corrector
+        names = names or self._names
         terms = self._terms if terms is None else terms
         g = self.options.guards
         best = decoded.best if decoded.hypotheses else None
@@ -204,12 +241,22 @@ class Recognizer:
             source = pause_commas(
                 [TimedChar(w.text, w.start, w.end) for w in words], self.options.pause_comma
             )
-        text = clean_text(source)
+        text = clean_text(source, self._numbers)
         if not text:
             return reject("not speech (a known stock phrase or only punctuation)")
         if not partial:
+            if vocabulary.homophones:
+                text = apply_pairs(text, vocabulary.homophones)
+            if self.options.correct_names:
+                text = names.correct(text)
             if self.options.correct_terms:
                 text = corrector.correct(text)
             if self._fixer is not None:
                 text = self._fixer.fix(text, protected=terms)
-        return Recognition(text, raw, words, confidence, avg, decoded.no_speech_prob)
+        uncertain: tuple[tuple[int, int], ...] = ()
+        if self.options.mark_below > 0 and words:
+            # The probabilities are of the aligned hypothesis, matched to the final line character by
+            # character (what the clean-up rewrote included).
+            trusted = [*vocabulary.name_terms(), *vocabulary.terms]
+            uncertain = uncertain_spans(char_probabilities(text, words, trusted), self.options.mark_below)
+        return Recognition(text, raw, words, confidence, avg, decoded.no_speech_prob, uncertain=uncertain)

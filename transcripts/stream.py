@@ -58,6 +58,8 @@ class Utterance:
     """On a shared channel, the enrolled speaker this line was matched to."""
     partial: bool = False
     level_db: float | None = None
+    uncertain: tuple[tuple[int, int], ...] = ()
+    """[start, end) spans of ``text`` the model was unsure of, for the clerk's eye."""
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,9 @@ class _Job:
     cancelled: bool = False
     result: Recognition | None = None
     delivered: bool = False
+    tentative: SpeechSegment | None = None
+    """A speculative job's segment as the VAD holds it: ``segment`` may be a trimmed copy (crosstalk's
+    ``own_span``), and the speaker has gone on only when the VAD's tentative is no longer this one."""
 
 
 UtteranceCallback = Callable[[Utterance], None]
@@ -319,7 +324,7 @@ class LiveTranscriber:
             self._held += [(segment, now) for segment in segments]
             job = self._speculative.get(source)
             ended = any(s.final for s in segments)
-            if job is not None and src.vad.tentative is not job.segment and not ended:
+            if job is not None and src.vad.tentative is not job.tentative and not ended:
                 # The speaker went on after the pause: that decode is moot.
                 self._cancel(job)
                 del self._speculative[source]
@@ -346,26 +351,27 @@ class LiveTranscriber:
                 src = self._sources.get(segment.source)
                 if not segment.final and (src is None or src.vad.tentative is not segment):
                     continue  # the speaker went on while it waited
-                verdicts.append(self._separate(segment))
-        for segment, verdict in verdicts:
+                verdicts.append((segment, *self._separate(segment)))
+        for held_segment, segment, verdict in verdicts:
             if not segment.final:
                 if verdict is None:
-                    self._speculate(segment)
+                    self._speculate(segment, held_segment)
             elif verdict is not None:
                 self._settle(segment, confirmed=False)
                 self._reject(Rejected(segment.source, segment.start, segment.end, verdict))
             elif not self._settle(segment, confirmed=True):
                 self._enqueue(segment)
 
-    def _speculate(self, segment: SpeechSegment) -> None:
-        """Queue a tentative utterance for decoding during its speaker's pause."""
+    def _speculate(self, segment: SpeechSegment, tentative: SpeechSegment) -> None:
+        """Queue a tentative utterance (``segment``, maybe trimmed from the VAD's ``tentative``) for
+        decoding during its speaker's pause."""
         if (
             segment.source in self.splitters
             or len(_pieces(segment)) > 1
             or self._queue.qsize() >= self.options.max_pending
         ):
             return  # a shared channel's split, a cut, a full queue: decoded once final, as before
-        job = _Job(segment, final=False)
+        job = _Job(segment, final=False, tentative=tentative)
         with self._lock:
             old = self._speculative.pop(segment.source, None)
             if old is not None:
@@ -639,6 +645,7 @@ def _utterance(
         speaker=speaker,
         partial=partial,
         level_db=round(speech_level(segment.samples, SAMPLE_RATE), 1),
+        uncertain=result.uncertain,
     )
 
 

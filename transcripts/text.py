@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from rapidfuzz.distance import Levenshtein
 
-from transcripts.numbers import normalize_numbers
+from transcripts.numbers import CANONICAL, STANDARD, NumberStyle, normalize_numbers
 
 _HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
@@ -104,11 +104,12 @@ def compression_ratio(text: str) -> float:
     return len(data) / max(1, len(zlib.compress(data)))
 
 
-def collapse_loops(text: str, min_echo: int = 8) -> str:
+def collapse_loops(text: str, min_echo: int = 12) -> str:
     """Cut a phrase the model repeated three or more times in a row (a decoding loop) to one, a
     single character repeated four or more times to two, and a long stretch (``min_echo`` characters
     or more) said again later in the same line — the model echoing itself or its prompt — at the
-    start of the echo."""
+    start of the echo. Shorter repeats are speech (申请人的委托代理人是袁野，被申请人的委托代理人是
+    郭美玲 repeats nine characters); twelve keeps them."""
 
     def one(match: re.Match[str]) -> str:
         return match.group(1) if match.group(1) is not None else match.group(2) * 2
@@ -159,25 +160,26 @@ def pause_commas(chars: Sequence[TimedChar], min_pause: float = 0.35) -> str:
     return "".join(out)
 
 
-def clean_text(text: str) -> str:
-    """The whole clean-up for one line: Simplified, Chinese punctuation, the 笔录's numbers, loops
-    cut, final punctuation. Returns "" for a known hallucination."""
+def clean_text(text: str, numbers: NumberStyle = STANDARD) -> str:
+    """The whole clean-up for one line: Simplified, Chinese punctuation, the 笔录's numbers (in the
+    institute's ``numbers`` style), loops cut, final punctuation. Returns "" for a known
+    hallucination."""
     if is_hallucination(text):
         return ""
     text = chinese_punctuation(to_simplified(text))
     text = collapse_loops(text)
     if is_hallucination(text):
         return ""
-    text = normalize_numbers(text)
+    text = normalize_numbers(text, numbers)
     if not strip_punctuation(text):
         return ""
     return end_sentence(text)
 
 
 def canonical(text: str) -> str:
-    """The form a character error rate compares: Simplified, numbers canonical, no punctuation or
-    spaces."""
-    text = normalize_numbers(chinese_punctuation(to_simplified(text)))
+    """The form a character error rate compares: Simplified, every number in digits (one form for
+    both sides, whatever style the 笔录 uses), no punctuation or spaces."""
+    text = normalize_numbers(chinese_punctuation(to_simplified(text)), CANONICAL)
     return strip_punctuation(text).replace(" ", "")
 
 

@@ -10,66 +10,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
-LEGAL_TERMS: tuple[str, ...] = (
-    "劳动合同",
-    "劳动合同法",
-    "劳动法",
-    "劳动争议调解仲裁法",
-    "劳动关系",
-    "劳动报酬",
-    "经济补偿金",
-    "经济补偿",
-    "赔偿金",
-    "加班费",
-    "工资",
-    "仲裁请求",
-    "仲裁庭",
-    "首席仲裁员",
-    "仲裁员",
-    "书记员",
-    "申请人",
-    "被申请人",
-    "代理人",
-    "第三人",
-    "证人",
-    "回避",
-    "庭审调查",
-    "举证质证",
-    "质证",
-    "证据",
-    "考勤记录",
-    "工资流水",
-    "社会保险",
-    "解除劳动合同",
-    "违法解除",
-    "试用期",
-    "竞业限制",
-    "年休假",
-    "双倍工资",
-    "综合工时",
-    "综合工时制度",
-    "最后陈述",
-    "调解",
-    "裁决",
-    "驳回",
-    "答辩",
-    "辩论",
-    "异议",
-    "没有异议",
-    "真实性",
-    "合法性",
-    "关联性",
-    "证明目的",
-    "休庭",
-    "闭庭",
-    "开庭",
-    "笔录",
-)
-"""Labour-arbitration terms every case uses."""
+LEGAL_TERMS: tuple[str, ...] = ()
+"""Kept for callers that pass their own list; the built-in list is :func:`builtin_terms` (taken from
+the statutes, the procedure law and the 笔录's headings: :mod:`transcripts.legal_terms`)."""
 
 _HAN = re.compile(r"[\u3400-\u9fff]+")
 
@@ -89,9 +36,13 @@ class CaseVocabulary:
     cause: str = ""
     terms: tuple[str, ...] = ()
     """Case terms, amounts and everything the clerk added."""
-    legal_terms: tuple[str, ...] = LEGAL_TERMS
+    legal_terms: tuple[str, ...] | None = None
+    """None: the built-in list from the sources (:mod:`transcripts.legal_terms`)."""
     roles: tuple[tuple[str, str], ...] = field(default=())
     """(role label, name) pairs, for the prompt sentence."""
+    homophones: tuple[tuple[str, str], ...] = ()
+    """The hearing's own (heard, meant) pairs, learned from the clerk's corrections
+    (:mod:`transcripts.learning`): what was heard is written as meant in the next lines."""
 
     @classmethod
     def from_case(
@@ -102,7 +53,7 @@ class CaseVocabulary:
         people: Iterable[tuple[str, str]] = (),
         organizations: Iterable[str] = (),
         terms: Iterable[str] = (),
-        legal_terms: Sequence[str] = LEGAL_TERMS,
+        legal_terms: Sequence[str] | None = None,
     ) -> CaseVocabulary:
         """Build from the case record: ``people`` are (role label, name) pairs."""
         pairs = tuple((role, name.strip()) for role, name in people if name.strip())
@@ -112,32 +63,38 @@ class CaseVocabulary:
             case_number=case_number.strip(),
             cause=cause.strip(),
             terms=_unique(validate_term(t) for t in terms),
-            legal_terms=tuple(legal_terms),
+            legal_terms=None if legal_terms is None else tuple(legal_terms),
             roles=pairs,
         )
 
     def adding(self, *terms: str) -> CaseVocabulary:
         """A copy with more terms (the clerk's additions during the hearing)."""
         new = [validate_term(t) for t in terms]
-        return CaseVocabulary(
-            self.names,
-            self.organizations,
-            self.case_number,
-            self.cause,
-            _unique([*self.terms, *new]),
-            self.legal_terms,
-            self.roles,
-        )
+        return replace(self, terms=_unique([*self.terms, *new]))
+
+    def general_terms(self) -> tuple[str, ...]:
+        """The built-in terms (or the list given instead)."""
+        if self.legal_terms is not None:
+            return self.legal_terms
+        from transcripts.legal_terms import builtin_terms
+
+        return builtin_terms()
 
     def all_terms(self) -> tuple[str, ...]:
         """Every term to correct towards, longest first."""
-        found = [*self.names, *self.organizations, *self.terms, *self.legal_terms]
+        roles = [r for r, _ in self.roles]
+        found = [*self.names, *self.organizations, *self.terms, *roles, *self.general_terms()]
         if self.cause:
             found.append(self.cause)
         found += [_short_org(o) for o in self.organizations]
         return tuple(
             sorted(_unique(t for t in found if len(_HAN.findall(t)) and len(t) >= 2), key=len, reverse=True)
         )
+
+    def name_terms(self) -> tuple[str, ...]:
+        """The people and the company (also as people say it: 示范科技), for name correction."""
+        found = [*self.names, *self.organizations, *(_short_org(o) for o in self.organizations)]
+        return _unique(t for t in found if len(t) >= 2 and _HAN.fullmatch(t))
 
     def prompt(self, max_chars: int = 60) -> str:
         """One short natural sentence naming the case, its people and company, for decoding with a
@@ -313,49 +270,106 @@ class Correction:
 class TermCorrector:
     """Replaces spans that sound like a case term (toneless pinyin) but are written differently."""
 
-    def __init__(self, terms: Sequence[str], *, min_score: float = 0.85, max_misses: int = 1) -> None:
+    def __init__(
+        self,
+        terms: Sequence[str],
+        *,
+        min_score: float = 0.85,
+        max_misses: int = 1,
+        guarded: Iterable[str] = (),
+    ) -> None:
         """``min_score``: mean syllable similarity needed; ``max_misses``: syllables allowed to differ
-        at all (terms of one or two syllables must sound exactly the same)."""
+        at all (terms of one or two syllables must sound exactly the same); ``guarded``: terms only
+        written over a span that is not itself a common word (the built-in list)."""
         if not 0 < min_score <= 1:
             raise ValueError("min_score must be in (0, 1]")
         self.min_score = min_score
         self.max_misses = max_misses
-        entries = []
-        for term in sorted({t for t in terms if t}, key=len, reverse=True):
+        self._guarded = frozenset(guarded)
+        # By length, longest first; within a length the caller's order (the case's own terms first).
+        self._by_length: dict[int, list[tuple[str, tuple[str, ...]]]] = {}
+        self._exact: dict[int, dict[tuple[str, ...], str]] = {}
+        self._first: dict[int, dict[str, list[int]]] = {}
+        for term in dict.fromkeys(t for t in terms if t):
             readings = han_pinyin(term)
-            if len(term) >= 2 and all(r is not None for r in readings):
-                entries.append((term, [r for r in readings if r is not None]))
-        self._terms = entries
+            if len(term) < 2 or any(r is None for r in readings):
+                continue
+            pinyin = tuple(r or "" for r in readings)
+            n = len(term)
+            entries = self._by_length.setdefault(n, [])
+            self._exact.setdefault(n, {}).setdefault(pinyin, term)
+            index = self._first.setdefault(n, {})
+            for syllable in set(pinyin[:2]):
+                index.setdefault(syllable, []).append(len(entries))
+            entries.append((term, pinyin))
 
     def corrections(self, text: str) -> list[Correction]:
         readings = han_pinyin(text)
         taken = [False] * len(text)
         found: list[Correction] = []
-        for term, pinyin in self._terms:
-            n = len(term)
+        for n in sorted(self._by_length, reverse=True):
+            entries = self._by_length[n]
             # An exact occurrence is protected from being rewritten into another term.
-            for match in re.finditer(re.escape(term), text):
-                for k in range(match.start(), match.end()):
-                    taken[k] = True
+            for term, _ in entries:
+                if term in text:
+                    for match in re.finditer(re.escape(term), text):
+                        for k in range(match.start(), match.end()):
+                            taken[k] = True
             for i in range(0, len(text) - n + 1):
-                window = text[i : i + n]
-                if window == term or any(taken[i : i + n]):
+                if any(taken[i : i + n]):
                     continue
                 heard = readings[i : i + n]
                 if any(r is None for r in heard):
                     continue
-                sims = [syllable_similarity(h or "", p) for h, p in zip(heard, pinyin, strict=True)]
-                misses = sum(1 for s in sims if s < 1.0)
-                allowed = 0 if n <= 2 else self.max_misses
-                score = sum(sims) / n
-                if misses <= allowed and score >= self.min_score:
-                    found.append(Correction(i, i + n, window, term, score))
-                    for k in range(i, i + n):
-                        taken[k] = True
+                sounds = tuple(r or "" for r in heard)
+                window = text[i : i + n]
+                best: tuple[str, float] | None = None
+                exact = self._exact[n].get(sounds)
+                if exact is not None and exact != window:
+                    best = (exact, 1.0)
+                elif n > 2:
+                    best = self._near(entries, sounds, n)
+                if best is None or best[0] == window:
+                    continue
+                term, score = best
+                if term in self._guarded and _is_word(window):
+                    continue
+                found.append(Correction(i, i + n, window, term, score))
+                for k in range(i, i + n):
+                    taken[k] = True
         return sorted(found, key=lambda c: c.start)
+
+    def _near(
+        self, entries: list[tuple[str, tuple[str, ...]]], heard: tuple[str, ...], n: int
+    ) -> tuple[str, float] | None:
+        """The first term of length ``n`` within ``max_misses`` syllables and ``min_score``."""
+        index = self._first[n]
+        candidates = sorted({*index.get(heard[0], ()), *index.get(heard[1], ())})
+        for k in candidates:
+            term, pinyin = entries[k]
+            sims = [syllable_similarity(h, p) for h, p in zip(heard, pinyin, strict=True)]
+            misses = sum(1 for s in sims if s < 1.0)
+            score = sum(sims) / n
+            if misses <= self.max_misses and score >= self.min_score:
+                return term, score
+        return None
 
     def correct(self, text: str) -> str:
         out = text
         for c in reversed(self.corrections(text)):
             out = out[: c.start] + c.term + out[c.end :]
         return out
+
+
+def apply_pairs(text: str, pairs: Sequence[tuple[str, str]]) -> str:
+    """The hearing's learned (heard, meant) pairs written as meant, longest heard first."""
+    for heard, meant in sorted(pairs, key=lambda p: len(p[0]), reverse=True):
+        text = text.replace(heard, meant)
+    return text
+
+
+def _is_word(text: str) -> bool:
+    """A word common enough to have been meant (意义, 工商; not 开停, rare beside 开庭)."""
+    from transcripts.words import is_common_word
+
+    return is_common_word(text, min_frequency=100)

@@ -195,6 +195,7 @@ async def lines(hearing_id: HearingId, principal: Staff, ctx: Ctx) -> list[dict[
                 "corrected": line.corrected,
                 "marks": list(line.marks),
                 "recognized": line.recognized,
+                "uncertain": [list(span) for span in line.marked_uncertain],
             }
             for line in host.bilu().lines()
             if line.merged_into is None

@@ -16,6 +16,7 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from court.core import payloads as p
+from court.core import transcript_payloads as tp
 
 
 class EventType(StrEnum):
@@ -225,24 +226,25 @@ PAYLOADS: Mapping[EventType, type] = MappingProxyType(
         EventType.STARTUP_FAILED: p.StartupFailed,
         EventType.STARTUP_REQUESTED: p.StartupRequested,
         EventType.STARTUP_RETRIED: p.StartupRetried,
-        EventType.TRANSCRIPTION_FAULT: p.TranscriptionFault,
-        EventType.TRANSCRIPTION_GAP: p.TranscriptionGap,
-        EventType.TRANSCRIPTION_RECOVERED: p.TranscriptionRecovered,
-        EventType.TRANSCRIPTION_STARTED: p.TranscriptionStarted,
-        EventType.TRANSCRIPTION_STOPPED: p.TranscriptionStopped,
-        EventType.TRANSCRIPTION_TERMS_ADDED: p.TranscriptionTermsAdded,
-        EventType.UTTERANCE: p.Utterance,
-        EventType.UTTERANCE_ADDED: p.UtteranceAdded,
-        EventType.UTTERANCE_CORRECTED: p.UtteranceCorrected,
-        EventType.UTTERANCE_MARKED: p.UtteranceMarked,
-        EventType.UTTERANCE_MERGED: p.UtteranceMerged,
-        EventType.UTTERANCE_ROLE_CHANGED: p.UtteranceRoleChanged,
-        EventType.UTTERANCE_SPLIT: p.UtteranceSplit,
-        EventType.UTTERANCE_UNMARKED: p.UtteranceUnmarked,
+        EventType.TRANSCRIPTION_FAULT: tp.TranscriptionFault,
+        EventType.TRANSCRIPTION_GAP: tp.TranscriptionGap,
+        EventType.TRANSCRIPTION_RECOVERED: tp.TranscriptionRecovered,
+        EventType.TRANSCRIPTION_STARTED: tp.TranscriptionStarted,
+        EventType.TRANSCRIPTION_STOPPED: tp.TranscriptionStopped,
+        EventType.TRANSCRIPTION_TERMS_ADDED: tp.TranscriptionTermsAdded,
+        EventType.UTTERANCE: tp.Utterance,
+        EventType.UTTERANCE_ADDED: tp.UtteranceAdded,
+        EventType.UTTERANCE_CORRECTED: tp.UtteranceCorrected,
+        EventType.UTTERANCE_MARKED: tp.UtteranceMarked,
+        EventType.UTTERANCE_MERGED: tp.UtteranceMerged,
+        EventType.UTTERANCE_ROLE_CHANGED: tp.UtteranceRoleChanged,
+        EventType.UTTERANCE_SPLIT: tp.UtteranceSplit,
+        EventType.UTTERANCE_UNMARKED: tp.UtteranceUnmarked,
     }
 )
-"""Each event type's payload, a ``TypedDict`` of :mod:`court.core.payloads` (several types may share
-one: started/stopped pairs, the recording manifest's actions, the lifecycle's bare events)."""
+"""Each event type's payload, a ``TypedDict`` of :mod:`court.core.payloads` (the transcript's, of
+:mod:`court.core.transcript_payloads`); several types may share one: started/stopped pairs, the
+recording manifest's actions, the lifecycle's bare events."""
 
 
 class EventPayloadError(ValueError):

@@ -30,6 +30,12 @@ class Role(StrEnum):
         return not self.is_tribunal
 
 
+UNIDENTIFIED = "unidentified"
+"""The role of a line on a shared channel whose voice matched nobody enrolled there: the clerk assigns
+it (see :mod:`transcripts.diarization`)."""
+UNIDENTIFIED_LABEL = "未识别"
+
+
 _LABELS = {
     Role.PRESIDING_ARBITRATOR: "首席仲裁员",
     Role.ARBITRATOR: "仲裁员",

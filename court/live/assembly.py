@@ -171,6 +171,7 @@ def _transcription(
         load_hearing(sessions, hearing_id),
         {seat.id: seat.role for seat in config.room.seats},
         clock=clock.now,
+        diarization=config.diarization,
     )
     transcription.prepare()
     return transcription

@@ -11,6 +11,7 @@ from court.config import Config
 from court.live.session import RoomDevices
 from devices.clock import Clock
 from devices.interfaces import Camera, DeviceKind, Display, Microphone, Speaker
+from devices.simulated.acoustics import RoomAcoustics
 from devices.simulated.microphone import ClipLike
 from devices.simulated.room import CameraSpec, RoomSpec, SeatSpec, SimulatedRoom
 from devices.simulated.scene import CameraView
@@ -25,6 +26,9 @@ class SimulationInputs:
     schedules: Mapping[str, Sequence[ClipLike]] | None = None
     face_visits: Sequence[tuple[float, str | Path]] = ()
     display_out_dir: Path | None = None
+    acoustics: RoomAcoustics | None = None
+    """How the simulated room sounds (crosstalk between seats, reverberation, noise); None: each seat
+    microphone hears only its own speaker over a -60 dBFS floor."""
 
 
 def build_room(
@@ -50,6 +54,7 @@ def build_room(
                 SeatSpec(s.id, s.role.label, sim_inputs.names.get(s.id, ""), s.camera, s.microphone.channel)
                 for s in room.seats
             ),
+            acoustics=sim_inputs.acoustics,
         )
         simulated = SimulatedRoom(
             spec,

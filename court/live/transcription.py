@@ -13,6 +13,7 @@ it is done, so the transcript stays in the order things were said.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -22,11 +23,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from court.config import TranscriptionConfig
+from court.config import DiarizationConfig, TranscriptionConfig
 from court.core.cases import HearingInfo, ParticipantInfo
 from court.core.events import EventType
-from court.core.roles import Role
-from court.core.timeline import Timeline
+from court.core.roles import UNIDENTIFIED, UNIDENTIFIED_LABEL, Role
+from court.core.timeline import Timeline, TimelineEvent
 from court.live.catch_up import (
     AudioReader,
     Backlog,
@@ -41,6 +42,7 @@ from devices.media import AudioChunk, Samples, VideoFrame
 from devices.vad import SileroVad
 from transcripts.crosstalk import CrosstalkOptions
 from transcripts.decoder import DecodeOptions
+from transcripts.learning import learn_from_correction
 from transcripts.recognizer import GuardOptions, Recognizer, RecognizerOptions
 from transcripts.stream import (
     LiveOptions,
@@ -57,7 +59,7 @@ from transcripts.vocabulary import CaseVocabulary, read_terms
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel  # type: ignore[import-untyped]
 
-    from transcripts.diarization import SpeakerEncoder
+    from transcripts.diarization import Diarizer, SpeakerEncoder
     from transcripts.lm import CharNgramModel
 
 log = logging.getLogger(__name__)
@@ -132,6 +134,8 @@ def recognizer_options(config: TranscriptionConfig) -> RecognizerOptions:
         use_prompt=config.prompt,
         use_hotwords=config.hotwords,
         correct_terms=config.correct_terms,
+        correct_names=config.correct_names,
+        number_style=config.number_style,
         lm_weight=config.lm_weight if config.language_model else 0.0,
         homophone_margin=config.homophone_margin
         if config.language_model and config.homophone_margin > 0
@@ -169,9 +173,21 @@ def _speaker_encoder() -> SpeakerEncoder:
     return SpeakerEncoder()
 
 
+@lru_cache(maxsize=1)
+def _pretrained_diarizer(folder: Path, device: str) -> Diarizer:
+    from transcripts.diarization import PretrainedDiarization
+
+    return PretrainedDiarization(folder, device=device)
+
+
 @runtime_checkable
 class VoiceprintSplitterLike(Protocol):
     def enroll(self, speaker: str, samples: Samples) -> None: ...
+
+
+@runtime_checkable
+class ConfirmableSplitter(Protocol):
+    def confirm(self, start: float, speaker: str) -> bool: ...
 
 
 @lru_cache(maxsize=1)
@@ -207,8 +223,10 @@ class HearingTranscription:
         clock: Callable[[], float] | None = None,
         splitters: Mapping[str, SpeakerSplitter] | None = None,
         recognizer: Recognizer | None = None,
+        diarization: DiarizationConfig | None = None,
     ) -> None:
         self.config = config
+        self.diarization = diarization or DiarizationConfig()
         self.cache_dir = cache_dir
         self.hearing = hearing
         self.channels = channels_for(hearing, seats)
@@ -226,6 +244,9 @@ class HearingTranscription:
         self._catch_up: threading.Thread | None = None
         self._cancel_catch_up = threading.Event()
         self._closing = False
+        self._lines_lock = threading.Lock()
+        self._shared_lines: dict[str, tuple[str, float]] = {}
+        """Recent lines of shared channels: line id → (source, start), for the clerk's role changes."""
 
     @property
     def recognizer(self) -> Recognizer:
@@ -244,6 +265,12 @@ class HearingTranscription:
         """Load the models now rather than at the start of the hearing."""
         _ = self.recognizer
         vad_model()
+        if any(len(c.participants) > 1 for c in self.channels.values()):
+            # pyannote.audio and torch take seconds to import: not at the start of the hearing.
+            from transcripts.diarization import DiarizationError
+
+            with contextlib.suppress(DiarizationError):  # start() says so on the timeline
+                _speaker_encoder()
 
     def add_remote(self, participant: ParticipantInfo, source: str | None = None) -> str:
         """Transcribe a remote participant's track as ``source`` (default ``remote-<id>``)."""
@@ -268,6 +295,8 @@ class HearingTranscription:
                 return
             self._timeline = timeline
             self._add_shared_splitters(timeline)
+            if any(isinstance(sp, ConfirmableSplitter) for sp in self.splitters.values()):
+                timeline.subscribe(self._heard)
             splitters = {s: sp for s, sp in self.splitters.items() if s in self.channels}
             self._live = LiveTranscriber(
                 self.recognizer,
@@ -279,6 +308,7 @@ class HearingTranscription:
                 splitters=splitters,
                 clock=self.clock,
             )
+            timeline.subscribe(self._learn_from_clerk)
         timeline.append(
             EventType.TRANSCRIPTION_STARTED, {"sources": sorted(self.channels), **self._model_info()}
         )
@@ -299,9 +329,58 @@ class HearingTranscription:
                 EventType.TRANSCRIPTION_FAULT, {"detail": f"shared channels keep the seat's role: {exc}"}
             )
             return
+        diarizer = None
+        if self.diarization.pipeline is not None:
+            try:
+                diarizer = _pretrained_diarizer(self.diarization.pipeline, self.diarization.device)
+            except DiarizationError as exc:
+                timeline.append(
+                    EventType.TRANSCRIPTION_FAULT, {"detail": f"说话人分离模型未用，改用声纹窗口: {exc}"}
+                )
         for channel in shared:
             names = [str(p.id) for p in channel.participants]
-            self.splitters[channel.source] = VoiceprintSplitter(encoder, names)
+            self.splitters[channel.source] = VoiceprintSplitter(
+                encoder, names, min_similarity=self.diarization.min_similarity, diarizer=diarizer
+            )
+
+    def _heard(self, event: TimelineEvent) -> None:
+        """The clerk saying who spoke a line on a shared channel (the 笔录 editor's role change) teaches
+        that channel's splitter the voice: a participant's first turn, confirmed, enrols them."""
+        p = event.payload
+        if event.type is EventType.UTTERANCE:
+            source = str(p.get("source", ""))
+            if isinstance(self.splitters.get(source), ConfirmableSplitter):
+                with self._lines_lock:
+                    self._shared_lines[f"u{event.seq}"] = (source, float(p["start"]))
+                    while len(self._shared_lines) > 256:
+                        self._shared_lines.pop(next(iter(self._shared_lines)))
+        elif event.type is EventType.UTTERANCE_ROLE_CHANGED and p.get("participant_id") is not None:
+            with self._lines_lock:
+                line = self._shared_lines.get(str(p.get("line", "")))
+            if line is None:
+                return
+            source, start = line
+            splitter = self.splitters.get(source)
+            channel = self.channels.get(source)
+            pid = int(p["participant_id"])
+            if (
+                isinstance(splitter, ConfirmableSplitter)
+                and channel is not None
+                and any(x.id == pid for x in channel.participants)
+            ):
+                splitter.confirm(start, str(pid))
+
+    def _learn_from_clerk(self, event: TimelineEvent) -> None:
+        # The clerk's correction of a line teaches the recognizer for the lines still to come.
+        if event.type is EventType.UTTERANCE_CORRECTED:
+            before, after = event.payload.get("before"), event.payload.get("after")
+            if isinstance(before, str) and isinstance(after, str):
+                self.learn(before, after)
+
+    def learn(self, heard: str, corrected: str) -> None:
+        """What the clerk's correction of ``heard`` into ``corrected`` teaches (its words join the
+        hearing's vocabulary, its heard → meant pairs the homophone table); from the next utterance."""
+        self.recognizer.vocabulary = learn_from_correction(self.recognizer.vocabulary, heard, corrected)
 
     def enroll(self, participant: ParticipantInfo, samples: Samples) -> None:
         """A voiceprint for a participant on a shared channel (16 kHz enrolment audio)."""
@@ -468,9 +547,13 @@ class HearingTranscription:
                 (p for p in channel.participants if str(p.id) == utterance.speaker), participant
             )
         role = participant.role if participant is not None else channel.role
+        role_value, label = role.value, role.label
+        if participant is None and utterance.source in self.splitters and len(channel.participants) > 1:
+            # A shared channel's line whose voice matched nobody enrolled there: the clerk assigns it.
+            role_value, label = UNIDENTIFIED, UNIDENTIFIED_LABEL
         payload: dict[str, Any] = {
-            "role": role.value,
-            "role_label": role.label,
+            "role": role_value,
+            "role_label": label,
             "text": utterance.text,
             "start": utterance.start,
             "end": utterance.end,
@@ -483,6 +566,8 @@ class HearingTranscription:
             payload["confidence"] = utterance.confidence
         if utterance.words:
             payload["words"] = [[w.text, w.start, w.end, w.probability] for w in utterance.words]
+        if utterance.uncertain:
+            payload["uncertain"] = [[a, b] for a, b in utterance.uncertain]
         timeline.append(EventType.UTTERANCE, payload, t=utterance.end)
 
     def _partial(self, utterance: Utterance) -> None:

@@ -10,8 +10,12 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from devices.clock import Clock
 from devices.interfaces import Device, DeviceStatus
+from devices.media import Samples
+from devices.simulated.acoustics import RoomAcoustics, reverberate
 from devices.simulated.camera import SimulatedCamera
 from devices.simulated.display import SimulatedDisplay
 from devices.simulated.face_terminal import ImageSource, SimulatedFaceTerminal
@@ -71,6 +75,10 @@ class RoomSpec:
     """Room-noise floor on every seat microphone (RMS dBFS), ``None`` for silence."""
     crosstalk_db: float | None = None
     """When set, each seat microphone also hears the other seats this much quieter."""
+    acoustics: RoomAcoustics | None = None
+    """When set, the room sounds like a real one (:mod:`devices.simulated.acoustics`): what a seat says
+    through :meth:`SimulatedRoom.say` reverberates and leaks into every other seat microphone, and the
+    noise floor is the acoustics' (``noise_dbfs`` is then ignored)."""
     face_terminal_size: tuple[int, int] = (640, 480)
 
     def __post_init__(self) -> None:
@@ -151,7 +159,7 @@ class SimulatedRoom:
                 clock,
                 schedules.get(seat.seat_id, ()),
                 sample_rate=spec.mic_sample_rate,
-                noise_dbfs=spec.noise_dbfs,
+                noise_dbfs=spec.acoustics.noise_dbfs if spec.acoustics is not None else spec.noise_dbfs,
                 seed=seed + i,
                 seat_id=seat.seat_id,
             )
@@ -200,6 +208,27 @@ class SimulatedRoom:
             microphones=list(self.microphones.values()),
             feed_microphones=speaker_feeds_microphones,
         )
+
+    def say(self, seat_id: str, start: float, samples: Samples, sample_rate: int) -> None:
+        """``seat_id``'s occupant speaks ``samples`` from hearing-clock ``start``: their microphone hears
+        it, and with the room's acoustics so does every other seat microphone, quieter and later (as
+        crosstalk: it does not make that seat "speaking")."""
+        own = self.microphone(seat_id)
+        acoustics = self.spec.acoustics
+        if acoustics is None:
+            own.add_clip(start, samples, sample_rate)
+            return
+        order = [s.seat_id for s in self.spec.seats]
+        here = order.index(own.seat_id or seat_id)
+        dry = np.asarray(samples, dtype=np.float32)
+        own.add_clip(start, reverberate(dry, sample_rate, acoustics.rt60, acoustics.reverb_db), sample_rate)
+        wet = reverberate(dry, sample_rate, acoustics.rt60, acoustics.leak_reverb_db, seed=1)
+        for i, other in enumerate(order):
+            if i == here:
+                continue
+            gain_db, delay = acoustics.leak(abs(i - here), len(order))
+            leaked = (wet * np.float32(10 ** (gain_db / 20))).astype(np.float32)
+            self.microphones[other].add_clip(start + delay, leaked, sample_rate, crosstalk=True)
 
     def is_speaking(self, seat_id: str, t: float) -> bool:
         """Whether the seat's own voice is heard at hearing-clock ``t``."""

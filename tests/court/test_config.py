@@ -37,6 +37,8 @@ def test_default_config_is_the_simulated_room() -> None:
         ("[storage]", "[storage]\nurl_typo = 1", "storage.url_typo", "unknown key"),
         ("min_frames = 3", "min_frames = 0", "face.min_frames", "positive number"),
         ("liveness = false", "liveness = 1", "face.liveness", "true or false"),
+        ('clustering = "kmeans"', 'clustering = "guess"', "diarization.clustering", "kmeans"),
+        ("min_similarity = 0.75", "min_similarity = 1.5", "diarization.min_similarity", "between -1 and 1"),
     ],
 )
 def test_wrong_config_names_key_and_problem(
@@ -55,6 +57,12 @@ def test_relative_paths_follow_the_config_file(tmp_path: Path) -> None:
     assert config.storage_url == f"sqlite:///{tmp_path / 'var' / 'court.db'}"
 
 
+def test_a_pretrained_diarization_pipeline_folder_follows_the_config_file(tmp_path: Path) -> None:
+    assert load_config().diarization.pipeline is None
+    config = load_config(_with(tmp_path, 'pipeline = ""', 'pipeline = "models/diarization"'))
+    assert config.diarization.pipeline == tmp_path / "models" / "diarization"
+
+
 def test_broken_toml_and_missing_file(tmp_path: Path) -> None:
     broken = tmp_path / "bad.toml"
     broken.write_text("[room\n", encoding="utf-8")
@@ -62,3 +70,11 @@ def test_broken_toml_and_missing_file(tmp_path: Path) -> None:
         load_config(broken)
     with pytest.raises(ConfigError, match="not found"):
         load_config(tmp_path / "missing.toml")
+
+
+def test_the_institute_chooses_how_numbers_are_written(tmp_path: Path) -> None:
+    assert load_config().transcription.number_style == "standard"
+    old = 'number_style = "standard"'
+    assert load_config(_with(tmp_path, old, 'number_style = "digits"')).transcription.number_style == "digits"
+    with pytest.raises(ConfigError, match="number_style"):
+        load_config(_with(tmp_path, old, 'number_style = "roman"'))

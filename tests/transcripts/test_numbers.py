@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from transcripts.numbers import normalize_numbers, parse_number
+from transcripts.numbers import CANONICAL, normalize_numbers, number_style, parse_number
+from transcripts.text import cer
 
 
 @pytest.mark.parametrize(
@@ -53,3 +54,35 @@ def test_dates_amounts_and_counts_in_digits(spoken: str, written: str) -> None:
 )
 def test_ordinals_articles_and_fixed_expressions_stay(fixed: str) -> None:
     assert normalize_numbers(fixed) == fixed
+
+
+@pytest.mark.parametrize(
+    ("heard", "standard", "digits"),
+    [
+        ("依照劳动合同法第38条", "依照劳动合同法第三十八条", "依照劳动合同法第38条"),
+        ("依照劳动合同法第三十八条", "依照劳动合同法第三十八条", "依照劳动合同法第38条"),
+        ("拖欠了3个月工资", "拖欠了三个月工资", "拖欠了3个月工资"),
+        ("拖欠了三个月工资", "拖欠了三个月工资", "拖欠了3个月工资"),
+        ("期限2年", "期限两年", "期限2年"),
+        ("五日内提交", "5日内提交", "5日内提交"),
+        ("违约金三十万元", "违约金300000元", "违约金300000元"),
+        ("违约金30万元", "违约金300000元", "违约金300000元"),
+        ("一次性支付，本案一审", "一次性支付，本案一审", "一次性支付，本案一审"),
+        ("这是第二次开庭", "这是第二次开庭", "这是第2次开庭"),
+        ("每天干十二个小时", "每天干12个小时", "每天干12个小时"),
+    ],
+)
+def test_one_rule_whatever_was_heard(heard: str, standard: str, digits: str) -> None:
+    assert normalize_numbers(heard) == standard
+    assert normalize_numbers(heard, number_style("digits")) == digits
+    assert normalize_numbers(standard, CANONICAL) == normalize_numbers(digits, CANONICAL)
+
+
+def test_unknown_style_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown number style"):
+        number_style("roman")
+
+
+def test_cer_compares_numbers_in_one_form() -> None:
+    assert cer("请在五日内提交，依照第三十八条支付5万元", "请在5日内提交，依照第38条支付五万元")[0] == 0
+    assert cer("三个月", "3个月")[0] == 0

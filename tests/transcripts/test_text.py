@@ -40,6 +40,8 @@ def test_decoding_loops_are_cut() -> None:
     looped = "申请人张伟与被申请人示范科技有限公司争议申请人张伟与被申请人示范科技有限公司争议"
     assert collapse_loops(looped) == "申请人张伟与被申请人示范科技有限公司争议"
     assert collapse_loops("不申请回避，不申请回避") == "不申请回避，不申请回避"
+    said = "申请人的委托代理人是袁野，被申请人的委托代理人是郭美玲"
+    assert collapse_loops(said) == said
 
 
 def test_stock_phrases_whisper_writes_on_silence_are_dropped() -> None:

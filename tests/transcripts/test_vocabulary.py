@@ -27,7 +27,17 @@ def vocabulary() -> CaseVocabulary:
 
 def test_terms_from_the_case_record(vocabulary: CaseVocabulary) -> None:
     terms = vocabulary.all_terms()
-    for term in ("张伟", "周强", "示范科技有限公司", "示范科技", "经济补偿金", "加班费", "劳动合同"):
+    for term in (
+        "张伟",
+        "周强",
+        "示范科技有限公司",
+        "示范科技",
+        "首席仲裁员",
+        "加班费",
+        "劳动合同",
+        "到庭",
+        "闭庭",
+    ):
         assert term in terms
     assert list(terms) == sorted(terms, key=len, reverse=True)
     assert "张伟" in vocabulary.prompt() and "示范科技有限公司" in vocabulary.prompt()
@@ -43,10 +53,14 @@ def test_clerk_adds_terms(vocabulary: CaseVocabulary) -> None:
 
 
 def test_near_misses_are_corrected_by_pinyin(vocabulary: CaseVocabulary) -> None:
-    corrector = TermCorrector(vocabulary.all_terms())
+    corrector = TermCorrector(vocabulary.all_terms(), guarded=vocabulary.general_terms())
     assert corrector.correct("解除劳动和同的经济补偿金") == "解除劳动合同的经济补偿金"
     assert corrector.correct("申请人章伟与被申请人示范科技有线公司") == "申请人张伟与被申请人示范科技有限公司"
-    assert corrector.correct("对考勤机录的证明目的有意义") == "对考勤记录的证明目的有异议"
+    assert corrector.correct("请众裁员核实") == "请仲裁员核实"
+    # Procedure words from the procedure law win over their homophones…
+    assert corrector.correct("双方均已道庭，现在进行停审调查") == "双方均已到庭，现在进行庭审调查"
+    # …but a built-in term is never written over a common word (意义 is one; the swaps judge it).
+    assert corrector.correct("这很有意义") == "这很有意义"
 
 
 def test_words_that_merely_resemble_a_term_stay(vocabulary: CaseVocabulary) -> None:

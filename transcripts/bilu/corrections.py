@@ -41,6 +41,24 @@ class RecognizedLine:
     participant_id: int | None = None
     source: str = ""
     confidence: float | None = None
+    uncertain: tuple[tuple[int, int], ...] = ()
+    """Spans of ``text`` the recognizer was unsure of."""
+
+
+def parse_spans(value: object) -> tuple[tuple[int, int], ...]:
+    """``[[start, end], …]`` from an event payload; anything malformed is dropped."""
+    if not isinstance(value, list):
+        return ()
+    out = []
+    for item in value:
+        if (
+            isinstance(item, list | tuple)
+            and len(item) == 2
+            and all(isinstance(x, int) and not isinstance(x, bool) for x in item)
+            and 0 <= item[0] < item[1]
+        ):
+            out.append((int(item[0]), int(item[1])))
+    return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,10 +190,19 @@ class Line:
     merged_into: str | None = None
     source: str = ""
     confidence: float | None = None
+    uncertain: tuple[tuple[int, int], ...] = ()
+    """Spans of ``recognized`` the recognizer was unsure of; they mark ``text`` while it is unchanged."""
 
     @property
     def corrected(self) -> bool:
         return bool(self.history)
+
+    @property
+    def marked_uncertain(self) -> tuple[tuple[int, int], ...]:
+        """The unsure spans of the text as it stands (none once the clerk has rewritten it)."""
+        if self.text != self.recognized:
+            return ()
+        return tuple((a, b) for a, b in self.uncertain if 0 <= a < b <= len(self.text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -417,6 +444,7 @@ def apply_corrections(
                 recognized=clean_text(r.text),
                 source=r.source,
                 confidence=r.confidence,
+                uncertain=r.uncertain if clean_text(r.text) == r.text else (),
             )
         )
     steps: list[tuple[int, Correction | CorrectionRequest | Decision]] = [

@@ -24,6 +24,19 @@
   }
   const soonLoad = () => C.soon(load, 250);
 
+  // The characters the recognizer was unsure of, underlined so the clerk's eye goes there first.
+  function textNode(l) {
+    const node = el("span", { class: "text" });
+    let at = 0;
+    for (const [a, b] of l.uncertain || []) {
+      if (a < at || b > l.text.length) continue;
+      node.append(l.text.slice(at, a), el("span", { class: "unsure", title: "识别把握不大，请核对", text: l.text.slice(a, b) }));
+      at = b;
+    }
+    node.append(l.text.slice(at));
+    return node;
+  }
+
   function lineNode(l) {
     const marks = (l.marks || []).map((m) => el("span", { class: `mark mark-${m}`, text: `〔${m}〕` }));
     const node = el("div", {
@@ -32,7 +45,7 @@
     },
     el("span", { class: "when", text: atT(l.start), title: `庭审计时 ${Court.clock(l.start)}` }),
     el("span", { class: "who", text: roleLabel(l.role, l.role_label) }),
-    el("span", { class: "text", text: l.text }),
+    textNode(l),
     ...marks);
     node.addEventListener("click", () => { if (editing !== l.id) select(l.id); });
     node.addEventListener("dblclick", () => edit(l.id));
@@ -89,6 +102,7 @@
     select(id);
     editing = id;
     const text = n.querySelector(".text");
+    text.textContent = l.text;   // edited as plain text: the unsure marks go
     text.contentEditable = "true";
     text.spellcheck = false;
     n.classList.add("editing");
@@ -121,6 +135,7 @@
       try {
         await api("PATCH", `${C.base}/transcript/${encodeURIComponent(l.id)}`, { text: value });
         l.text = value;
+        l.uncertain = [];
         l.corrected = true;
         if (n) n.classList.add("corrected");
       } catch (e) { text.textContent = l.text; C.fail(e); }
@@ -230,7 +245,7 @@
     if (e.type === "utterance") {
       if (e.seq <= loadedUpTo || find(`u${e.seq}`)) return;
       const l = { id: `u${e.seq}`, role: e.role, role_label: e.role_label, text: e.text, start: e.start, end: e.end,
-        source: e.source, corrected: false, marks: [] };
+        source: e.source, corrected: false, marks: [], uncertain: e.uncertain || [] };
       lines.push(l);
       const b = box();
       const atEnd = b.scrollTop + b.clientHeight >= b.scrollHeight - 30;

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from court.core.events import EventType
-from court.core.roles import Role
+from court.core.roles import UNIDENTIFIED, UNIDENTIFIED_LABEL, Role
 
 SIGNING_KEY_ENV = "COURT_SIGNING_KEY"
 KEY_FILE_NAME = "court-signing-key.pem"
@@ -58,6 +58,8 @@ def role_label(role: str) -> str:
     try:
         return Role(role).label
     except ValueError:
+        if role == UNIDENTIFIED:
+            return UNIDENTIFIED_LABEL
         return UNKNOWN_ROLE_LABEL if role in ("", "unknown") else role
 
 

@@ -41,6 +41,7 @@ from transcripts.bilu.corrections import (
     Transcript,
     Unmark,
     apply_corrections,
+    parse_spans,
 )
 
 
@@ -128,6 +129,7 @@ class Record:
                     participant_id=pid,
                     source=str(p.get("source", "")),
                     confidence=float(p["confidence"]) if p.get("confidence") is not None else None,
+                    uncertain=parse_spans(p.get("uncertain")),
                 )
             )
         return lines

@@ -24,6 +24,7 @@ from devices.clock import ScaledClock
 from devices.media import AudioChunk
 from devices.resample import resample
 from devices.tts import MandarinSynthesizer, voice_for_role
+from transcripts.diarization import VoiceprintSplitter
 from transcripts.text import cer
 
 SEATS = {"presiding": Role.PRESIDING_ARBITRATOR, "applicant": Role.APPLICANT, "shared": Role.APPLICANT_AGENT}
@@ -161,8 +162,13 @@ def test_a_shared_channel_is_split_by_voice(sessions: sessionmaker[Session], mod
     transcription.start(timeline)
     tts = MandarinSynthesizer(cache_dir=model_cache / "tts")
     pieces = [np.zeros(8000, np.float32)]
-    # 孙丽 speaks first (her first words become her voiceprint), then 钱进 in another voice.
-    for text, voice in (("我们坚持仲裁请求。", "applicant"), ("申请人每周加班超过五十小时。", "respondent")):
+    # 孙丽 speaks first (her first words become her voiceprint), then 钱进 in another voice; then a
+    # voice neither of them has (about 0.67 to both voiceprints): the clerk is to say who that was.
+    for text, voice in (
+        ("我们坚持仲裁请求。", "applicant"),
+        ("申请人每周加班超过五十小时。", "respondent"),
+        ("请双方当事人注意庭审纪律。", "arbitrator"),
+    ):
         speech = tts.synthesize_cached(text, voice_for_role(voice))
         pieces += [resample(speech.samples, speech.sample_rate, 16000), np.zeros(24000, np.float32)]
     audio = np.concatenate(pieces)
@@ -171,11 +177,27 @@ def test_a_shared_channel_is_split_by_voice(sessions: sessionmaker[Session], mod
     assert transcription.drain(120)
     transcription.stop()
     lines = [e.payload for e in timeline.events() if e.type == EventType.UTTERANCE]
-    assert [(line["name"], line["role"]) for line in lines] == [
-        ("孙丽", "applicant_agent"),
-        ("钱进", "applicant_agent"),
+    assert [(line.get("name"), line["role"], line["role_label"]) for line in lines] == [
+        ("孙丽", "applicant_agent", "申请人代理人"),
+        ("钱进", "applicant_agent", "申请人代理人"),
+        (None, "unidentified", "未识别"),
     ]
     assert lines[0]["participant_id"] != lines[1]["participant_id"]
+    assert "participant_id" not in lines[2]
+    # The clerk says the unidentified line was 钱进's: his voiceprint learns that voice.
+    splitter = transcription.splitters["mic-shared"]
+    assert isinstance(splitter, VoiceprintSplitter)
+    qian = lines[1]["participant_id"]
+    before = splitter.voiceprints[str(qian)].copy()
+    third = [e for e in timeline.events() if e.type == EventType.UTTERANCE][2]
+    timeline.append(
+        EventType.UTTERANCE_ROLE_CHANGED,
+        {"line": f"u{third.seq}", "role": "applicant_agent", "role_label": "申请人代理人", "speaker": "钱进",
+         "participant_id": qian, "before": "未识别", "after": "申请人代理人 钱进"},
+        actor="clerk",
+    )  # fmt: skip
+    after = splitter.voiceprints[str(qian)]
+    assert float(before @ after) < 0.99 and str(lines[0]["participant_id"]) in splitter.voiceprints
 
 
 # -- item 8: after a restart, the backlog from the recording before the live lines -------------------

@@ -491,3 +491,13 @@ def test_demo_ends_locked_and_its_export_verifies(tmp_path: Path, model_cache: P
     assert court("verify-bilu", str(pdf), env=db).returncode == 0
     swap_first_pdf_glyphs(pdf)
     assert court("verify-bilu", str(pdf), env=db).returncode == 1
+
+
+def test_a_shared_channel_line_nobody_matched_reads_unidentified() -> None:
+    """A line whose voice matched nobody on a shared channel (transcription writes role
+    ``unidentified``) shows as 未识别 in the 笔录, for the clerk to assign."""
+    from court.core.roles import UNIDENTIFIED
+    from court.record.bilu.common import role_label
+
+    assert role_label(UNIDENTIFIED) == "未识别"
+    assert role_label("unknown") == "发言人" and role_label("applicant") == "申请人"

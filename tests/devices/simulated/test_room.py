@@ -14,6 +14,7 @@ from devices.simulated import (
     default_room_spec,
     mic_id,
 )
+from devices.simulated.acoustics import RoomAcoustics
 
 
 def tone(seconds: float, rate: int = 16000) -> np.ndarray:
@@ -65,6 +66,45 @@ def test_crosstalk_from_the_spec() -> None:
     own = room.microphone("presiding").samples_between(1.2, 1.8)
     assert 0.05 < np.abs(clerk).max() / np.abs(own).max() < 0.2
     assert not room.is_speaking("clerk", 1.5) and room.is_speaking("presiding", 1.5)
+
+
+def _level_db(samples: np.ndarray) -> float:
+    return float(10 * np.log10(np.mean(samples.astype(np.float64) ** 2) + 1e-20))
+
+
+def test_a_room_with_acoustics_leaks_reverberates_and_hums() -> None:
+    """What a seat says reaches every other microphone 20-30 dB down (nearest loudest) and a few ms
+    late, as crosstalk; its own microphone hears the room's tail after the voice stops; the room's
+    noise is under all of it."""
+    spec = default_room_spec()
+    acoustics = RoomAcoustics(crosstalk_db=(-30.0, -20.0), noise_dbfs=-50.0)
+    room = SimulatedRoom(RoomSpec(spec.name, spec.cameras, spec.seats, acoustics=acoustics), ScaledClock())
+    voice = tone(1.0)
+    room.say("presiding", 1.0, voice, 16000)  # seat 2 of 9: neighbours at 1 seat, the witness at 7
+    own = _level_db(room.microphone("presiding").samples_between(1.2, 1.8))
+    near = _level_db(room.microphone("arbitrator-left").samples_between(1.2, 1.8))
+    far = _level_db(room.microphone("witness").samples_between(1.2, 1.8))
+    assert -23.0 < near - own < -17.0 and -33.0 < far - own < -27.0 and far < near
+    assert not room.is_speaking("arbitrator-left", 1.5) and room.is_speaking("presiding", 1.5)
+    # Late by distance: the leak into the witness's microphone starts 7 × 1.2 m / 343 m/s later.
+    quiet = RoomSpec(spec.name, spec.cameras, spec.seats, acoustics=RoomAcoustics(noise_dbfs=-120.0))
+    hushed = SimulatedRoom(quiet, ScaledClock())
+    hushed.say("presiding", 1.0, voice, 16000)
+    witness = hushed.microphone("witness").samples_between(0.99, 1.05)
+    onset = int(np.argmax(np.abs(witness) > 1e-4)) / 16000 + 0.99
+    assert onset == pytest.approx(1.0 + 7 * 1.2 / 343, abs=0.001)
+    # The room's tail after the voice, above the noise floor; only noise once it has died away.
+    assert _level_db(room.microphone("presiding").samples_between(2.02, 2.1)) > -45.0
+    assert _level_db(room.microphone("presiding").samples_between(3.0, 3.5)) == pytest.approx(-50.0, abs=1.5)
+    with pytest.raises(ValueError, match="farthest"):
+        RoomAcoustics(crosstalk_db=(-20.0, -30.0))
+
+
+def test_without_acoustics_a_seat_is_heard_only_on_its_own_microphone() -> None:
+    room = SimulatedRoom(default_room_spec(), ScaledClock())
+    room.say("clerk", 1.0, tone(1.0), 16000)
+    assert _level_db(room.microphone("clerk").samples_between(1.2, 1.8)) > -15.0
+    assert _level_db(room.microphone("presiding").samples_between(1.2, 1.8)) < -55.0
 
 
 def test_spec_validation() -> None:
