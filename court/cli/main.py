@@ -64,6 +64,11 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--resume", action="store_true", help="continue the demo hearing in --out after a crash"
     )
+    demo.add_argument(
+        "--room-acoustics",
+        action="store_true",
+        help="every seat microphone also hears the others 20-30 dB down, with reverberation",
+    )
     demo.set_defaults(handler=_demo)
 
     verify = commands.add_parser(
@@ -95,20 +100,21 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from court.demo.hearing import resume_demo, run_demo
+    from court.demo.hearing import ROOM_ACOUSTICS, resume_demo, run_demo
 
     config = load_config(args.config)
     if args.speed <= 0:
         print("--speed must be positive", file=sys.stderr)
         return 2
+    acoustics = ROOM_ACOUSTICS if args.room_acoustics else None
     if args.resume:
         if args.out is None:
             print("--resume needs --out DIR of the interrupted demo", file=sys.stderr)
             return 2
-        result = resume_demo(args.out, config, speed=args.speed)
+        result = resume_demo(args.out, config, speed=args.speed, acoustics=acoustics)
     else:
         out = args.out or DEFAULT_DEMO_ROOT / datetime.now().strftime("%Y%m%d-%H%M%S")
-        result = run_demo(out, config, script_path=args.script, speed=args.speed)
+        result = run_demo(out, config, script_path=args.script, speed=args.speed, acoustics=acoustics)
     print(
         json.dumps(
             {
