@@ -119,15 +119,19 @@ def start_live_server(
     program: str = COURT_MAIN,
     env: dict[str, str] | None = None,
     args: tuple[str, ...] = (),
+    config: Path | None = None,
+    database: str | None = None,
+    timeout: float = 240,
 ) -> LiveServer:
     """``court serve`` on the embedded default in ``folder`` (a test config, SQLite, a free port),
     up and answering, with the accounts and hearings it printed (also used by bench_web_join).
     ``program`` is the Python run with the command line (a test may patch the room before ``main``);
-    ``env`` adds to the environment; ``args`` to ``court serve``'s options."""
+    ``env`` adds to the environment; ``args`` to ``court serve``'s options; ``config`` and
+    ``database`` replace the test config and the folder's SQLite file."""
     face_material(model_cache)
-    config = write_test_config(folder, model_cache, door_seconds=door_seconds)
+    config = config or write_test_config(folder, model_cache, door_seconds=door_seconds)
     port = free_port()
-    database = f"sqlite:///{folder / 'court.db'}"
+    database = database or f"sqlite:///{folder / 'court.db'}"
     command = [
         sys.executable,
         "-c",
@@ -146,7 +150,7 @@ def start_live_server(
     pump = threading.Thread(target=_pump, args=(process.stdout, log), daemon=True)
     pump.start()
     server = LiveServer(f"http://127.0.0.1:{port}", process, {}, [], database, log, pump)
-    deadline = time.monotonic() + 240
+    deadline = time.monotonic() + timeout
     while True:
         if process.poll() is not None:
             stop_live_server(server)

@@ -4,11 +4,7 @@ institute, hardware.md). Used by ``test_rooms_live`` and ``bench/bench_failover.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +15,7 @@ import httpx
 from court.core.events import EventType
 from court.core.timeline import TimelineEvent
 from tests.court.helpers import write_test_config
-from tests.web.conftest import COURT_MAIN, LiveServer, ServerFailed, _pump, face_material, free_port
+from tests.web.conftest import LiveServer, start_live_server
 
 ROOM_A = "第一仲裁庭"
 ROOM_B = "第二仲裁庭"
@@ -47,44 +43,9 @@ def start_room(
 ) -> LiveServer:
     """``court serve --room`` on ``database``, up and answering (accounts and demo hearings as the
     first room printed them; a later room prints none)."""
-    face_material(model_cache)
-    port = free_port()
-    command = [
-        sys.executable,
-        "-c",
-        COURT_MAIN,
-        *("--config", str(config), "serve", "--host", "127.0.0.1", "--port", str(port)),
-        *("--data", str(folder / "data"), "--database", database, "--room", room),
-    ]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    env.pop("COURT_DATABASE_URL", None)
-    process = subprocess.Popen(
-        command, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    return start_live_server(
+        folder, model_cache, config=config, database=database, args=("--room", room), timeout=timeout
     )
-    log: list[str] = []
-    assert process.stdout is not None
-    pump = threading.Thread(target=_pump, args=(process.stdout, log), daemon=True)
-    pump.start()
-    server = LiveServer(f"http://127.0.0.1:{port}", process, {}, [], database, log, pump)
-    deadline = time.monotonic() + timeout
-    while not any("clerk console" in line for line in log) or not _answers(server.url):
-        if process.poll() is not None:
-            raise ServerFailed(f"court serve exited with {process.returncode}:\n{server.output()}")
-        if time.monotonic() > deadline:
-            process.kill()
-            raise ServerFailed(f"court serve did not come up in time:\n{server.output()}")
-        time.sleep(0.2)
-    text = "".join(log)
-    server.passwords = dict(re.findall(r"new account: (\w+) / (\S+)", text))
-    server.hearings = [int(h) for h in re.findall(r"demo hearing (\d+)", text)]
-    return server
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/api/me", timeout=2).status_code == 401
-    except httpx.HTTPError:
-        return False
 
 
 @dataclass
